@@ -1,0 +1,34 @@
+#pragma once
+// The units of the note's Figure 2, eq. (2) y = f(z), and their derivatives.
+
+#include <string>
+#include <string_view>
+
+#include "blasnet/matrix.hpp"
+
+namespace blasnet {
+
+enum class Activation { identity, sigmoid, tanh, relu, softmax, step };
+
+// "identity", "sigmoid", "tanh", "relu", "softmax", "step" -> Activation; any other name
+// throws std::invalid_argument listing the valid ones.
+Activation parse_activation(std::string_view name);
+std::string_view activation_name(Activation a);
+std::string activation_names();  // "identity, sigmoid, ..." for messages
+
+// step (the perceptron's sgn unit) has no usable derivative: it is 0 or infinite.
+bool is_differentiable(Activation a);
+
+// Forward, eq. (1)-(2) for a batch: Z ← Z + b·1ᵀ, then Y = f(Z).
+// Z (n×B) holds W·X on entry; b has n entries; Y (n×B) may alias Z only for identity.
+template <typename T>
+void activation_forward(Activation a, const T* b, MatrixView<T> Z, MatrixView<T> Y);
+
+// Backward, the appendix's first line: dZ = dY ⊙ f'(Z), in place (dY becomes dZ).
+// softmax is not pointwise: its Jacobian-vector product is dZ = Y ⊙ (dY − 1·(1ᵀ(Y ⊙ dY))).
+// Throws std::invalid_argument for step.
+template <typename T>
+void activation_backward(Activation a, MatrixView<const T> Z, MatrixView<const T> Y,
+                         MatrixView<T> dY);
+
+}  // namespace blasnet

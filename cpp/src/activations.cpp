@@ -1,0 +1,150 @@
+#include "blasnet/activations.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <stdexcept>
+
+namespace blasnet {
+namespace {
+
+constexpr std::array<Activation, 6> all_activations = {
+    Activation::identity, Activation::sigmoid, Activation::tanh,
+    Activation::relu,     Activation::softmax, Activation::step};
+
+// 1/(1+e^{-z}) without overflow: e^{-|z|} never exceeds 1.
+template <typename T>
+T sigmoid(T z) {
+  if (z >= 0) return T(1) / (T(1) + std::exp(-z));
+  const T e = std::exp(z);
+  return e / (T(1) + e);
+}
+
+// Y(:, j) = softmax(Z(:, j)), shifted by the column maximum so exp never overflows.
+template <typename T>
+void softmax_column(const T* z, T* y, std::size_t n) {
+  const T zmax = *std::max_element(z, z + n);
+  T sum = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    y[i] = std::exp(z[i] - zmax);
+    sum += y[i];
+  }
+  const T inv = T(1) / sum;
+  for (std::size_t i = 0; i < n; ++i) y[i] *= inv;
+}
+
+// One pass per column: z += b, y = f(z).
+template <typename T, typename F>
+void map_columns(const T* b, MatrixView<T> Z, MatrixView<T> Y, F f) {
+  for (std::size_t j = 0; j < Z.cols; ++j) {
+    T* z = Z.column(j);
+    T* y = Y.column(j);
+    for (std::size_t i = 0; i < Z.rows; ++i) {
+      const T zi = z[i] + b[i];
+      z[i] = zi;
+      y[i] = f(zi);
+    }
+  }
+}
+
+}  // namespace
+
+Activation parse_activation(std::string_view name) {
+  for (Activation a : all_activations) {
+    if (activation_name(a) == name) return a;
+  }
+  throw std::invalid_argument("unknown activation '" + std::string(name) +
+                              "'; valid activations: " + activation_names());
+}
+
+std::string_view activation_name(Activation a) {
+  switch (a) {
+    case Activation::identity: return "identity";
+    case Activation::sigmoid: return "sigmoid";
+    case Activation::tanh: return "tanh";
+    case Activation::relu: return "relu";
+    case Activation::softmax: return "softmax";
+    case Activation::step: return "step";
+  }
+  return "?";
+}
+
+std::string activation_names() {
+  std::string names;
+  for (Activation a : all_activations) {
+    if (!names.empty()) names += ", ";
+    names += activation_name(a);
+  }
+  return names;
+}
+
+bool is_differentiable(Activation a) { return a != Activation::step; }
+
+template <typename T>
+void activation_forward(Activation a, const T* b, MatrixView<T> Z, MatrixView<T> Y) {
+  switch (a) {
+    case Activation::identity:
+      return map_columns(b, Z, Y, [](T z) { return z; });
+    case Activation::sigmoid:
+      return map_columns(b, Z, Y, [](T z) { return sigmoid(z); });
+    case Activation::tanh:
+      return map_columns(b, Z, Y, [](T z) { return std::tanh(z); });
+    case Activation::relu:
+      return map_columns(b, Z, Y, [](T z) { return z > 0 ? z : T(0); });
+    case Activation::step:
+      // The note's sgn unit as a 0/1 indicator: y = 1 if z ≥ 0, else 0.
+      return map_columns(b, Z, Y, [](T z) { return z >= 0 ? T(1) : T(0); });
+    case Activation::softmax:
+      map_columns(b, Z, Z, [](T z) { return z; });
+      for (std::size_t j = 0; j < Z.cols; ++j) softmax_column(Z.column(j), Y.column(j), Z.rows);
+      return;
+  }
+}
+
+template <typename T>
+void activation_backward(Activation a, MatrixView<const T> Z, MatrixView<const T> Y,
+                         MatrixView<T> dY) {
+  if (!is_differentiable(a)) {
+    throw std::invalid_argument(
+        "activation 'step' has no gradient (its derivative is 0 or infinite); "
+        "train a step unit with the perceptron rule, or use sigmoid or tanh");
+  }
+  if (a == Activation::identity) return;
+  const std::size_t n = dY.rows;
+  for (std::size_t j = 0; j < dY.cols; ++j) {
+    const T* z = Z.column(j);
+    const T* y = Y.column(j);
+    T* d = dY.column(j);
+    switch (a) {
+      case Activation::identity:
+      case Activation::step:
+        break;
+      case Activation::sigmoid:  // f' = y(1 − y)
+        for (std::size_t i = 0; i < n; ++i) d[i] *= y[i] * (T(1) - y[i]);
+        break;
+      case Activation::tanh:  // f' = 1 − y²
+        for (std::size_t i = 0; i < n; ++i) d[i] *= T(1) - y[i] * y[i];
+        break;
+      case Activation::relu:  // f' = 1 where z > 0
+        for (std::size_t i = 0; i < n; ++i) d[i] = z[i] > 0 ? d[i] : T(0);
+        break;
+      case Activation::softmax: {  // ∂y_i/∂z_k = y_i(δ_ik − y_k)
+        T dot = 0;
+        for (std::size_t i = 0; i < n; ++i) dot += y[i] * d[i];
+        for (std::size_t i = 0; i < n; ++i) d[i] = y[i] * (d[i] - dot);
+        break;
+      }
+    }
+  }
+}
+
+template void activation_forward<float>(Activation, const float*, MatrixView<float>,
+                                        MatrixView<float>);
+template void activation_forward<double>(Activation, const double*, MatrixView<double>,
+                                         MatrixView<double>);
+template void activation_backward<float>(Activation, MatrixView<const float>,
+                                         MatrixView<const float>, MatrixView<float>);
+template void activation_backward<double>(Activation, MatrixView<const double>,
+                                          MatrixView<const double>, MatrixView<double>);
+
+}  // namespace blasnet

@@ -1,0 +1,162 @@
+#include <Python.h>
+#include <blasnet/network.hpp>
+#include <blasnet/training.hpp>
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bindings.hpp"
+
+namespace py = pybind11;
+
+namespace blasnet::python {
+namespace {
+
+template <typename T>
+using CArray = py::array_t<T, py::array::c_style>;
+
+// A C-contiguous (n_samples, n_features) array is the column-major n_features × n_samples
+// matrix of the note, used in place.
+template <typename T>
+MatrixView<const T> as_columns(const CArray<T>& a, const char* what) {
+  if (a.ndim() != 2) {
+    throw std::invalid_argument(std::string(what) + " must be 2-D (n_samples, n_features), got " +
+                                std::to_string(a.ndim()) + "-D");
+  }
+  const auto n = static_cast<std::size_t>(a.shape(0));
+  const auto d = static_cast<std::size_t>(a.shape(1));
+  return {a.data(), d, n, d};
+}
+
+// Float targets of shape (n, n_out), or int64 class labels of shape (n,).
+template <typename T>
+Targets<T> as_targets(const py::array& t) {
+  if (py::isinstance<py::array_t<std::int64_t>>(t)) {
+    if (t.ndim() != 1) throw std::invalid_argument("class labels must be 1-D (n_samples,)");
+    auto labels = py::array_t<std::int64_t, py::array::c_style>::ensure(t);
+    if (!labels) throw std::invalid_argument("class labels must be C-contiguous int64");
+    return Targets<T>::classes(labels.data(), static_cast<std::size_t>(labels.shape(0)));
+  }
+  auto values = CArray<T>::ensure(t);
+  if (!values || !py::isinstance<CArray<T>>(t)) {
+    throw std::invalid_argument("targets must be a C-contiguous array of the network's dtype");
+  }
+  return Targets<T>::dense(as_columns(values, "targets"));
+}
+
+// A 1-D NumPy view of one of the network's flat buffers; it keeps the network alive.
+template <typename T>
+py::array_t<T> buffer_view(Span<T> span, py::handle owner) {
+  return py::array_t<T>({static_cast<py::ssize_t>(span.size)}, {static_cast<py::ssize_t>(sizeof(T))},
+                        span.data, owner);
+}
+
+template <typename T>
+void bind_network_type(py::module_& m, const char* name) {
+  using Net = Network<T>;
+  py::class_<Net>(m, name)
+      .def(py::init([](std::size_t input_dim, const std::vector<DenseSpec>& layers,
+                       std::uint64_t seed) { return Net(input_dim, layers, seed); }),
+           py::arg("input_dim"), py::arg("layers"), py::arg("seed"))
+      .def_property_readonly("input_dim", &Net::input_dim)
+      .def_property_readonly("output_dim", &Net::output_dim)
+      .def_property_readonly("layers",
+                             [](const Net& net) {
+                               py::list out;
+                               for (std::size_t k = 0; k < net.layer_count(); ++k) {
+                                 const Dense<T>& l = net.layer(k);
+                                 out.append(py::make_tuple(l.name(), l.n_in(), l.n_out(),
+                                                           std::string(activation_name(l.activation()))));
+                               }
+                               return out;
+                             })
+      .def("parameter_info",
+           [](const Net& net) {
+             py::list out;
+             for (const ParameterInfo& p : net.parameter_info()) {
+               py::tuple shape = p.cols == 0 ? py::tuple(py::make_tuple(p.rows))
+                                             : py::tuple(py::make_tuple(p.rows, p.cols));
+               out.append(py::make_tuple(p.name, p.offset, shape));
+             }
+             return out;
+           })
+      .def("parameter_buffer", [](py::object self) {
+        return buffer_view(self.cast<Net&>().parameters(), self);
+      })
+      .def("gradient_buffer", [](py::object self) {
+        return buffer_view(self.cast<Net&>().gradients(), self);
+      })
+      .def("forward",
+           [](Net& net, const CArray<T>& X) {
+             const MatrixView<const T> x = as_columns(X, "X");
+             CArray<T> Y({static_cast<py::ssize_t>(x.cols), static_cast<py::ssize_t>(net.output_dim())});
+             T* out = Y.mutable_data();
+             {
+               py::gil_scoped_release release;
+               const MatrixView<const T> y = net.forward(x);
+               std::copy(y.data, y.data + y.rows * y.cols, out);
+             }
+             return Y;
+           },
+           py::arg("X"))
+      .def("backward",
+           [](Net& net, const CArray<T>& X, const py::array& T_, const std::string& loss) {
+             const MatrixView<const T> x = as_columns(X, "X");
+             const Targets<T> t = as_targets<T>(T_);
+             const Loss l = parse_loss(loss);
+             py::gil_scoped_release release;
+             return net.backward(x, l, t);
+           },
+           py::arg("X"), py::arg("T"), py::arg("loss"))
+      .def("train_step",
+           [](Net& net, const CArray<T>& X, const py::array& T_, const std::string& loss,
+              Optimizer& optimizer) {
+             const MatrixView<const T> x = as_columns(X, "X");
+             const Targets<T> t = as_targets<T>(T_);
+             const Loss l = parse_loss(loss);
+             py::gil_scoped_release release;
+             return train_step(net, x, l, t, optimizer);
+           },
+           py::arg("X"), py::arg("T"), py::arg("loss"), py::arg("optimizer"))
+      .def("fit",
+           // Returns (per-epoch losses, interrupted): Ctrl-C is honoured between epochs and
+           // reported, so the caller keeps the losses of the epochs that completed.
+           [](Net& net, const CArray<T>& X, const py::array& T_, const std::string& loss,
+              Optimizer& optimizer, std::size_t epochs, std::size_t batch_size, bool shuffle,
+              std::uint64_t seed) {
+             const MatrixView<const T> x = as_columns(X, "X");
+             const Targets<T> t = as_targets<T>(T_);
+             const Loss l = parse_loss(loss);
+             const FitOptions options{epochs, batch_size, shuffle, seed};
+             bool interrupted = false;
+             std::vector<double> losses;
+             {
+               py::gil_scoped_release release;
+               losses = fit(net, x, l, t, optimizer, options, [&](std::size_t, double) {
+                 py::gil_scoped_acquire acquire;
+                 if (PyErr_CheckSignals() != 0) {
+                   PyErr_Clear();
+                   interrupted = true;
+                   return false;
+                 }
+                 return true;
+               });
+             }
+             return py::make_tuple(losses, interrupted);
+           },
+           py::arg("X"), py::arg("T"), py::arg("loss"), py::arg("optimizer"), py::arg("epochs"),
+           py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"));
+}
+
+}  // namespace
+
+void bind_network(py::module_& m) {
+  bind_network_type<double>(m, "NetworkF64");
+  bind_network_type<float>(m, "NetworkF32");
+}
+
+}  // namespace blasnet::python

@@ -1,0 +1,79 @@
+"""Turning user arguments into what the core takes, with errors that name the problem."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+SUPPORTED_DTYPES = ("float32", "float64")
+
+
+def as_dtype(dtype: npt.DTypeLike) -> np.dtype[Any]:
+    """The network dtype named by ``dtype``: float32 or float64, else ValueError."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as error:
+        raise ValueError(f"dtype must be one of {SUPPORTED_DTYPES}, got {dtype!r}") from error
+    if resolved.name not in SUPPORTED_DTYPES:
+        raise ValueError(f"dtype must be one of {SUPPORTED_DTYPES}, got {resolved.name!r}")
+    return resolved
+
+
+def as_count(value: Any, name: str, *, minimum: int = 1) -> int:
+    """``value`` as a Python int of at least ``minimum``, else ValueError (TypeError if not an
+    integer at all)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    count = int(value)
+    if count < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {count}")
+    return count
+
+
+def as_seed(value: Any) -> int:
+    """A seed for the core's 64-bit random stream."""
+    seed = as_count(value, "seed", minimum=0)
+    if seed >= 2**64:
+        raise ValueError(f"seed must be below 2**64, got {seed}")
+    return seed
+
+
+def _numeric_array(values: Any, name: str) -> np.ndarray[Any, Any]:
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got an array of dtype {array.dtype}")
+    return array
+
+
+def as_samples(X: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
+    """X as a C-contiguous (n_samples, n_features) array of ``dtype``: the array itself when it
+    already is one, otherwise one converted copy."""
+    array = _numeric_array(X, "X")
+    if array.ndim != 2:
+        raise ValueError(
+            f"X must be 2-D (n_samples, n_features), got shape {array.shape}; "
+            "reshape a single sample with X.reshape(1, -1)"
+        )
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def as_targets(T: Any, loss: str, output_dim: int, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
+    """Targets as the core takes them: a C-contiguous (n_samples, output_dim) array of
+    ``dtype``, or, for softmax_cross_entropy, int64 class labels of shape (n_samples,)."""
+    array = _numeric_array(T, "T")
+    if array.ndim == 1:
+        if loss == "softmax_cross_entropy" and array.dtype.kind in "iu":
+            return np.ascontiguousarray(array, dtype=np.int64)
+        if output_dim != 1:
+            raise ValueError(
+                f"T has shape {array.shape} but the network has {output_dim} outputs: give "
+                f"targets of shape (n_samples, {output_dim}), or integer class labels with "
+                "loss='softmax_cross_entropy'"
+            )
+        array = array.reshape(-1, 1)
+    elif array.ndim != 2:
+        raise ValueError(f"T must be 1-D or 2-D, got shape {array.shape}")
+    return np.ascontiguousarray(array, dtype=dtype)
