@@ -81,7 +81,7 @@ class Sequential:
     @property
     def layers(self) -> list[tuple[str, int, int, str]]:
         """(name, n_in, n_out, activation) of each layer, from the input up."""
-        return [tuple(layer) for layer in self._net.layers]  # type: ignore[misc]
+        return list(self._net.layers)
 
     def __repr__(self) -> str:
         body = ", ".join(f"{name}: {n_in}->{n_out} {act}" for name, n_in, n_out, act in self.layers)

@@ -1,0 +1,165 @@
+"""A plain NumPy reference for the note "Back Propagation in 4 Lines", in its matrix form.
+
+Samples are the COLUMNS of every matrix, as in the note's appendix: an input batch X is
+n_x × n_data (the transpose of a blasnet array), a layer's W is n_y × n_x and its b has n_y
+entries. Parameters are a dict keyed like blasnet's ``parameters()``: ``"<k>.W"`` and
+``"<k>.b"`` for layer k = 0, 1, ... from the input up; ``activations[k]`` names layer k's unit.
+
+Per layer, with n = n_data:
+
+    forward   Z  = W·X + b·1ᵀ             eq. (1), (3)
+              Y  = f(Z)                   eq. (2), (4)
+    backward  dZ = dY ⊙ f'(Z)             eqs. (6)-(7); softmax by its Jacobian-vector product
+              dX = Wᵀ·dZ                  eqs. (6)-(7), the next layer down's dY
+              dW = dZ·Xᵀ / n              eq. (9)
+              db = dZ·1 / n               eq. (8)
+
+dY and dZ are per sample (the derivative of each sample's own cost); the batch mean's 1/n
+enters once, in dW and db, so that they are the gradients of J = (1/n)·Σ_samples cost.
+The update is the note's Θ ← Θ − α·∇_Θ J.
+
+This module is independent of blasnet: it is the standard the tests hold blasnet to, and a
+baseline for benchmarks.
+
+Examples
+--------
+>>> import numpy as np
+>>> params = {"0.W": np.array([[2.0]]), "0.b": np.array([0.0])}
+>>> X = np.array([[1.0, 3.0]])          # one feature, two samples (columns)
+>>> T = np.array([[1.0, 1.0]])
+>>> J, grads = backward(params, ["identity"], X, T, "mse")
+>>> J, grads["0.W"].tolist()            # ½((2-1)² + (6-1)²)/2, ((2-1)·1 + (6-1)·3)/2
+(6.5, [[8.0]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+Array = np.ndarray[Any, Any]
+Params = dict[str, Array]
+
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "softmax")
+LOSSES = ("mse", "binary_cross_entropy", "softmax_cross_entropy")
+
+
+def activation(name: str, Z: Array) -> Array:
+    """Y = f(Z), eq. (2), column by column for softmax and entry by entry otherwise."""
+    if name == "identity":
+        return Z.copy()
+    if name == "sigmoid":
+        # 1/(1 + e^{−z}) = exp(−log(1 + e^{−z})): no overflow for any z.
+        return np.exp(-np.logaddexp(0.0, -Z))
+    if name == "tanh":
+        return np.tanh(Z)
+    if name == "relu":
+        return np.maximum(Z, 0.0)
+    if name == "softmax":
+        E = np.exp(Z - Z.max(axis=0, keepdims=True))
+        return E / E.sum(axis=0, keepdims=True)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def activation_backward(name: str, Z: Array, Y: Array, dY: Array) -> Array:
+    """dZ = dY ⊙ f'(Z), the appendix's first backward line.
+
+    softmax is not pointwise: ∂y_i/∂z_k = y_i(δ_ik − y_k), so each column's
+    dz_k = Σ_i dy_i·y_i(δ_ik − y_k) = y_k·(dy_k − Σ_i y_i·dy_i).
+    """
+    if name == "identity":
+        return dY.copy()
+    if name == "sigmoid":
+        return dY * Y * (1.0 - Y)
+    if name == "tanh":
+        return dY * (1.0 - Y * Y)
+    if name == "relu":
+        return dY * (Z > 0)
+    if name == "softmax":
+        return Y * (dY - (Y * dY).sum(axis=0, keepdims=True))
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def one_hot(labels: Array, n_classes: int) -> Array:
+    """Integer class labels (n_data,) as the columns of a one-hot T (n_classes × n_data)."""
+    T = np.zeros((n_classes, labels.shape[0]))
+    T[labels, np.arange(labels.shape[0])] = 1.0
+    return T
+
+
+def loss_value(loss: str, Y: Array, T: Array) -> float:
+    """J, the mean over the columns (samples) of each sample's cost, eq. (5).
+
+    mse: ½‖y − t‖²;  binary_cross_entropy: −Σ_i [t_i log y_i + (1 − t_i) log(1 − y_i)];
+    softmax_cross_entropy: −Σ_i t_i log y_i.
+    """
+    n = Y.shape[1]
+    if loss == "mse":
+        return float(0.5 * np.sum((Y - T) ** 2) / n)
+    if loss == "binary_cross_entropy":
+        return float(-np.sum(T * np.log(Y) + (1.0 - T) * np.log(1.0 - Y)) / n)
+    if loss == "softmax_cross_entropy":
+        return float(-np.sum(T * np.log(Y)) / n)
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+def loss_gradient(loss: str, Y: Array, T: Array) -> Array:
+    """dY: each sample's ∂cost/∂y, column by column (not divided by n; see the module doc)."""
+    if loss == "mse":
+        return Y - T
+    if loss == "binary_cross_entropy":
+        return (Y - T) / (Y * (1.0 - Y))
+    if loss == "softmax_cross_entropy":
+        return -T / Y
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+def forward_layers(
+    params: Params, activations: Sequence[str], X: Array
+) -> list[tuple[Array, Array, Array]]:
+    """(input, Z, Y) of every layer from the input up, eqs. (1)-(2) layer after layer."""
+    cache = []
+    for k, name in enumerate(activations):
+        W, b = params[f"{k}.W"], params[f"{k}.b"]
+        Z = W @ X + b[:, None]  # eq. (1): Z = W·X + b·1ᵀ   (n_y × n_x)(n_x × n) -> n_y × n
+        Y = activation(name, Z)  # eq. (2)
+        cache.append((X, Z, Y))
+        X = Y
+    return cache
+
+
+def forward(params: Params, activations: Sequence[str], X: Array) -> Array:
+    """The network's output Y (n_out × n_data) for inputs X (n_in × n_data)."""
+    return forward_layers(params, activations, X)[-1][2]
+
+
+def backward(
+    params: Params, activations: Sequence[str], X: Array, T: Array, loss: str
+) -> tuple[float, Params]:
+    """J of the batch and its gradients, keyed like ``params``.
+
+    T is n_out × n_data, or integer class labels of shape (n_data,) (read as one-hot).
+    """
+    cache = forward_layers(params, activations, X)
+    Y = cache[-1][2]
+    if T.ndim == 1:
+        T = one_hot(T, Y.shape[0])
+    J = loss_value(loss, Y, T)
+    n = X.shape[1]
+    dY = loss_gradient(loss, Y, T)  # "initialization": known from the cost
+    grads: Params = {}
+    for k in reversed(range(len(activations))):
+        X_k, Z, Y = cache[k]
+        W = params[f"{k}.W"]
+        dZ = activation_backward(activations[k], Z, Y, dY)  # dZ = dY ⊙ f'(Z)
+        grads[f"{k}.W"] = dZ @ X_k.T / n  # eq. (9): dW = dZ·Xᵀ / n
+        grads[f"{k}.b"] = dZ.sum(axis=1) / n  # eq. (8): db = dZ·1 / n
+        dY = W.T @ dZ  # eqs. (6)-(7): dX = Wᵀ·dZ, the lower layer's dY ("recursion")
+    return J, {key: grads[key] for key in params}
+
+
+def sgd_step(params: Params, grads: Params, lr: float) -> Params:
+    """New parameters Θ − α·∇_Θ J; ``params`` is left unchanged."""
+    return {key: value - lr * grads[key] for key, value in params.items()}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the tests need, then runs them all:
+#   - pytest against blasnet installed with pip into a fresh virtual environment (the wheel's
+#     build links scipy-openblas32; no LD_LIBRARY_PATH is set anywhere);
+#   - ctest against a plain CMake build that links the system OpenBLAS, as C++ users do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+# System packages for the C++ build: OpenBLAS with cblas.h, and GoogleTest.
+missing=()
+for pkg in libopenblas-dev libgtest-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+venv="$root/build/venv"
+rm -rf "$venv"
+python3 -m venv "$venv"
+"$venv/bin/python" -m pip install -q --upgrade pip
+started=$(date +%s)
+"$venv/bin/python" -m pip install -q ".[test]"
+echo "pip install (build + install): $(( $(date +%s) - started )) s"
+
+# Run from outside the source tree so the tests import the installed package.
+(cd "$root/tests" && "$venv/bin/python" -m pytest -c "$root/pyproject.toml" --rootdir "$root" "$root/tests/python")
+
+export PATH="$venv/bin:$PATH"
+cmake -S "$root" -B "$root/build/ctest" -G Ninja -DBLASNET_WARNINGS_AS_ERRORS=ON
+cmake --build "$root/build/ctest" -j 2
+ctest --test-dir "$root/build/ctest" --output-on-failure -j 2
