@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -55,77 +56,92 @@ py::array_t<T> buffer_view(Span<T> span, py::handle owner) {
                         span.data, owner);
 }
 
+// A network as Python holds it. Its calls run without the GIL, and one network's workspace
+// serves one call at a time: the lock makes concurrent calls from Python threads wait
+// instead of overwriting each other's activations.
+template <typename T>
+struct SharedNetwork {
+  SharedNetwork(std::size_t input_dim, const std::vector<DenseSpec>& layers, std::uint64_t seed)
+      : net(input_dim, layers, seed) {}
+
+  Network<T> net;
+  std::mutex busy;
+};
+
 template <typename T>
 void bind_network_type(py::module_& m, const char* name) {
-  using Net = Network<T>;
-  py::class_<Net>(m, name)
-      .def(py::init([](std::size_t input_dim, const std::vector<DenseSpec>& layers,
-                       std::uint64_t seed) { return Net(input_dim, layers, seed); }),
+  using Shared = SharedNetwork<T>;
+  using Lock = std::lock_guard<std::mutex>;
+  py::class_<Shared>(m, name)
+      .def(py::init<std::size_t, const std::vector<DenseSpec>&, std::uint64_t>(),
            py::arg("input_dim"), py::arg("layers"), py::arg("seed"))
-      .def_property_readonly("input_dim", &Net::input_dim)
-      .def_property_readonly("output_dim", &Net::output_dim)
+      .def_property_readonly("input_dim", [](const Shared& s) { return s.net.input_dim(); })
+      .def_property_readonly("output_dim", [](const Shared& s) { return s.net.output_dim(); })
       .def_property_readonly("layers",
-                             [](const Net& net) {
+                             [](const Shared& s) {
                                py::list out;
-                               for (std::size_t k = 0; k < net.layer_count(); ++k) {
-                                 const Dense<T>& l = net.layer(k);
-                                 out.append(py::make_tuple(l.name(), l.n_in(), l.n_out(),
-                                                           std::string(activation_name(l.activation()))));
+                               for (std::size_t k = 0; k < s.net.layer_count(); ++k) {
+                                 const Dense<T>& l = s.net.layer(k);
+                                 out.append(py::make_tuple(
+                                     l.name(), l.n_in(), l.n_out(),
+                                     std::string(activation_name(l.activation()))));
                                }
                                return out;
                              })
       .def("parameter_info",
-           [](const Net& net) {
+           [](const Shared& s) {
              py::list out;
-             for (const ParameterInfo& p : net.parameter_info()) {
+             for (const ParameterInfo& p : s.net.parameter_info()) {
                py::tuple shape = p.cols == 0 ? py::tuple(py::make_tuple(p.rows))
                                              : py::tuple(py::make_tuple(p.rows, p.cols));
                out.append(py::make_tuple(p.name, p.offset, shape));
              }
              return out;
            })
-      .def("parameter_buffer", [](py::object self) {
-        return buffer_view(self.cast<Net&>().parameters(), self);
-      })
-      .def("gradient_buffer", [](py::object self) {
-        return buffer_view(self.cast<Net&>().gradients(), self);
-      })
+      .def("parameter_buffer",
+           [](py::object self) { return buffer_view(self.cast<Shared&>().net.parameters(), self); })
+      .def("gradient_buffer",
+           [](py::object self) { return buffer_view(self.cast<Shared&>().net.gradients(), self); })
       .def("forward",
-           [](Net& net, const CArray<T>& X) {
+           [](Shared& s, const CArray<T>& X) {
              const MatrixView<const T> x = as_columns(X, "X");
-             CArray<T> Y({static_cast<py::ssize_t>(x.cols), static_cast<py::ssize_t>(net.output_dim())});
+             CArray<T> Y({static_cast<py::ssize_t>(x.cols),
+                          static_cast<py::ssize_t>(s.net.output_dim())});
              T* out = Y.mutable_data();
              {
                py::gil_scoped_release release;
-               const MatrixView<const T> y = net.forward(x);
+               Lock lock(s.busy);
+               const MatrixView<const T> y = s.net.forward(x);
                std::copy(y.data, y.data + y.rows * y.cols, out);
              }
              return Y;
            },
            py::arg("X"))
       .def("backward",
-           [](Net& net, const CArray<T>& X, const py::array& T_, const std::string& loss) {
+           [](Shared& s, const CArray<T>& X, const py::array& T_, const std::string& loss) {
              const MatrixView<const T> x = as_columns(X, "X");
              const Targets<T> t = as_targets<T>(T_);
              const Loss l = parse_loss(loss);
              py::gil_scoped_release release;
-             return net.backward(x, l, t);
+             Lock lock(s.busy);
+             return s.net.backward(x, l, t);
            },
            py::arg("X"), py::arg("T"), py::arg("loss"))
       .def("train_step",
-           [](Net& net, const CArray<T>& X, const py::array& T_, const std::string& loss,
+           [](Shared& s, const CArray<T>& X, const py::array& T_, const std::string& loss,
               Optimizer& optimizer) {
              const MatrixView<const T> x = as_columns(X, "X");
              const Targets<T> t = as_targets<T>(T_);
              const Loss l = parse_loss(loss);
              py::gil_scoped_release release;
-             return train_step(net, x, l, t, optimizer);
+             Lock lock(s.busy);
+             return train_step(s.net, x, l, t, optimizer);
            },
            py::arg("X"), py::arg("T"), py::arg("loss"), py::arg("optimizer"))
       .def("fit",
            // Returns (per-epoch losses, interrupted): Ctrl-C is honoured between epochs and
            // reported, so the caller keeps the losses of the epochs that completed.
-           [](Net& net, const CArray<T>& X, const py::array& T_, const std::string& loss,
+           [](Shared& s, const CArray<T>& X, const py::array& T_, const std::string& loss,
               Optimizer& optimizer, std::size_t epochs, std::size_t batch_size, bool shuffle,
               std::uint64_t seed) {
              const MatrixView<const T> x = as_columns(X, "X");
@@ -136,7 +152,8 @@ void bind_network_type(py::module_& m, const char* name) {
              std::vector<double> losses;
              {
                py::gil_scoped_release release;
-               losses = fit(net, x, l, t, optimizer, options, [&](std::size_t, double) {
+               Lock lock(s.busy);
+               losses = fit(s.net, x, l, t, optimizer, options, [&](std::size_t, double) {
                  py::gil_scoped_acquire acquire;
                  if (PyErr_CheckSignals() != 0) {
                    PyErr_Clear();

@@ -102,8 +102,8 @@ class Sequential:
         --------
         >>> import blasnet as bn
         >>> net = bn.Sequential([bn.Dense(2, activation="softmax")], input_dim=3)
-        >>> net.forward([[1.0, 2.0, 3.0]]).sum().round(6)
-        np.float64(1.0)
+        >>> round(float(net.forward([[1.0, 2.0, 3.0]]).sum()), 6)
+        1.0
         """
         return self._net.forward(as_samples(X, self._dtype))
 
