@@ -17,8 +17,9 @@ list(GET scipy_openblas_info 0 scipy_openblas_include_dir)
 list(GET scipy_openblas_info 1 scipy_openblas_lib_dir)
 list(GET scipy_openblas_info 2 scipy_openblas_name)
 
+# Searched anew on every configure: the build environment, and so the path, is temporary.
 find_library(scipy_openblas_library NAMES ${scipy_openblas_name}
-  PATHS "${scipy_openblas_lib_dir}" NO_DEFAULT_PATH REQUIRED)
+  PATHS "${scipy_openblas_lib_dir}" NO_DEFAULT_PATH NO_CACHE REQUIRED)
 message(STATUS "blasnet: BLAS is ${scipy_openblas_library}")
 
 add_library(blasnet_cblas_headers INTERFACE)
