@@ -12,14 +12,6 @@ constexpr std::array<Activation, 6> all_activations = {
     Activation::identity, Activation::sigmoid, Activation::tanh,
     Activation::relu,     Activation::softmax, Activation::step};
 
-// 1/(1+e^{-z}) without overflow: e^{-|z|} never exceeds 1.
-template <typename T>
-T sigmoid(T z) {
-  if (z >= 0) return T(1) / (T(1) + std::exp(-z));
-  const T e = std::exp(z);
-  return e / (T(1) + e);
-}
-
 // Y(:, j) = softmax(Z(:, j)), shifted by the column maximum so exp never overflows.
 template <typename T>
 void softmax_column(const T* z, T* y, std::size_t n) {

@@ -28,6 +28,21 @@ bool is_fused(Loss loss, Activation output) {
          (loss == Loss::binary_cross_entropy && output == Activation::sigmoid);
 }
 
+// 1 − y_i of an output column, without the cancellation of 1 − y where y rounds to 1:
+// σ(−z) for a sigmoid unit, the sum of the other outputs for softmax.
+template <typename T>
+T complement(Activation output, const T* z, const T* y, std::size_t i, std::size_t n) {
+  if (output == Activation::sigmoid) return sigmoid(-z[i]);
+  if (output == Activation::softmax) {
+    T others = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (k != i) others += y[k];
+    }
+    return others;
+  }
+  return T(1) - y[i];
+}
+
 }  // namespace
 
 Loss parse_loss(std::string_view name) {
@@ -143,7 +158,7 @@ double loss_value(Loss loss, Activation output, MatrixView<const T> Z, MatrixVie
             total += softplus(z[i]) - t * double(z[i]);
           } else {
             if (t > 0) total -= t * (double(z[i]) - lse);
-            if (t < 1) total -= (1 - t) * std::log1p(-double(y[i]));
+            if (t < 1) total -= (1 - t) * std::log(double(complement(output, z, y, i, n_out)));
           }
         }
         break;
@@ -183,7 +198,18 @@ void loss_backward(Loss loss, Activation output, MatrixView<const T> Z, MatrixVi
     }
     return;
   }
+  if (loss == Loss::softmax_cross_entropy && output == Activation::sigmoid) {
+    // −t log σ(z) has dZ = −t·(1 − σ(z)) = −t·σ(−z): the chain through dY = −t/y would
+    // divide by a y that underflows to 0.
+    for (std::size_t j = 0; j < n; ++j) {
+      const T* z = Z.column(j);
+      T* d = dZ.column(j);
+      for (std::size_t i = 0; i < n_out; ++i) d[i] = -targets(i, j) * sigmoid(-z[i]);
+    }
+    return;
+  }
   for (std::size_t j = 0; j < n; ++j) {
+    const T* z = Z.column(j);
     const T* y = Y.column(j);
     T* d = dZ.column(j);
     for (std::size_t i = 0; i < n_out; ++i) {
@@ -193,7 +219,9 @@ void loss_backward(Loss loss, Activation output, MatrixView<const T> Z, MatrixVi
           d[i] = y[i] - t;
           break;
         case Loss::binary_cross_entropy:  // ∂/∂y −[t log y + (1 − t) log(1 − y)]
-          d[i] = (y[i] - t) / (y[i] * (T(1) - y[i]));
+          // A term whose weight is 0 contributes 0, even where its y saturates.
+          d[i] = (t > 0 ? -t / y[i] : T(0)) +
+                 (t < 1 ? (T(1) - t) / complement(output, z, y, i, n_out) : T(0));
           break;
         case Loss::softmax_cross_entropy:  // ∂/∂y −t log y
           d[i] = t == 0 ? T(0) : -t / y[i];

@@ -1,6 +1,7 @@
 #pragma once
 // The units of the note's Figure 2, eq. (2) y = f(z), and their derivatives.
 
+#include <cmath>
 #include <string>
 #include <string_view>
 
@@ -9,6 +10,14 @@
 namespace blasnet {
 
 enum class Activation { identity, sigmoid, tanh, relu, softmax, step };
+
+// σ(z) = 1/(1 + e^{−z}) without overflow: e^{−|z|} never exceeds 1.
+template <typename T>
+T sigmoid(T z) {
+  if (z >= 0) return T(1) / (T(1) + std::exp(-z));
+  const T e = std::exp(z);
+  return e / (T(1) + e);
+}
 
 // "identity", "sigmoid", "tanh", "relu", "softmax", "step" -> Activation; any other name
 // throws std::invalid_argument listing the valid ones.

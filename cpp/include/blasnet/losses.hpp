@@ -68,8 +68,9 @@ double loss_value(Loss loss, Activation output, MatrixView<const T> Z, MatrixVie
 // dZ of the output layer for each sample: n·∂J/∂Z. The batch mean's 1/n is applied once,
 // as the alpha of the parameter-gradient gemms (eqs. (8)-(9)).
 // softmax + softmax_cross_entropy and sigmoid + binary_cross_entropy take the fused, stable
-// form dZ = Y·(1ᵀT) − T (= Y − T for targets that sum to one); every other pair computes
-// dY from the loss and then dZ = dY ⊙ f'(Z) through activation_backward.
+// form dZ = Y·(1ᵀT) − T (= Y − T for targets that sum to one); sigmoid + softmax_cross_entropy
+// takes dZ = −T ⊙ σ(−Z). Every other pair computes dY from the loss, then dZ = dY ⊙ f'(Z)
+// through activation_backward, with 1 − y formed without cancellation where y nears 1.
 template <typename T>
 void loss_backward(Loss loss, Activation output, MatrixView<const T> Z, MatrixView<const T> Y,
                    const Targets<T>& targets, MatrixView<T> dZ);
