@@ -1,0 +1,174 @@
+"""blasnet against the plain NumPy reference (reference.py), value by value.
+
+The reference computes the note's matrix form with samples as columns, so it is fed the
+transposes of blasnet's (n_samples, n_features) arrays. In float64 the two must agree to
+rounding: |got − want| ≤ 1e-12·|want| + 1e-13·max|want| (the absolute term absorbs entries that
+cancel to nearly zero, where the order of summation decides the last bits). A float32
+network is compared with the reference evaluated in float64 on the same float32 values:
+|got − want| ≤ 1e-5·|want| + 1e-5·max|want|.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import pytest
+import reference as ref
+
+import blasnet as bn
+
+Array = np.ndarray[Any, Any]
+
+TOLERANCES = {"float64": (1e-12, 1e-13), "float32": (1e-5, 1e-5)}
+LEARNING_RATE = 0.3
+
+
+class Case(NamedTuple):
+    """A network (input size, then units and activation per layer), a loss and its targets."""
+
+    name: str
+    input_dim: int
+    layers: list[tuple[int, str]]
+    loss: str
+    targets: str
+    n_samples: int = 7
+
+
+CASES = [
+    Case("perceptron-bce", 2, [(1, "sigmoid")], "binary_cross_entropy", "binary"),
+    Case("xor-mse", 2, [(8, "tanh"), (1, "sigmoid")], "mse", "real01"),
+    Case("regression-mse", 4, [(6, "relu"), (5, "tanh"), (2, "identity")], "mse", "real"),
+    Case("softmax-labels", 3, [(5, "tanh"), (4, "softmax")], "softmax_cross_entropy", "labels"),
+    Case(
+        "softmax-probabilities",
+        3,
+        [(5, "sigmoid"), (6, "relu"), (4, "softmax")],
+        "softmax_cross_entropy",
+        "probabilities",
+    ),
+    Case("softmax-bce", 3, [(5, "relu"), (3, "softmax")], "binary_cross_entropy", "soft"),
+    Case("sigmoid-sce", 3, [(4, "identity"), (3, "sigmoid")], "softmax_cross_entropy", "one_hot"),
+    Case("softmax-hidden-mse", 3, [(4, "softmax"), (5, "tanh"), (2, "relu")], "mse", "real"),
+    Case(
+        "wide-classifier",
+        20,
+        [(64, "relu"), (32, "tanh"), (10, "softmax")],
+        "softmax_cross_entropy",
+        "labels",
+        n_samples=150,
+    ),
+]
+
+
+class Problem(NamedTuple):
+    """A network with its parameters copied out in float64, and one batch for both sides."""
+
+    net: bn.Sequential
+    params: dict[str, Array]
+    activations: list[str]
+    X: Array
+    T: Array
+
+
+def make_targets(kind: str, rng: np.random.Generator, n: int, n_out: int) -> Array:
+    """Targets of shape (n, n_out), or integer labels (n,), of the named kind."""
+    if kind == "real":
+        return rng.standard_normal((n, n_out))
+    if kind in ("real01", "soft"):
+        return rng.uniform(0.0, 1.0, (n, n_out))
+    if kind == "binary":
+        return rng.integers(0, 2, (n, n_out)).astype(np.float64)
+    if kind == "labels":
+        return rng.integers(0, n_out, n)
+    if kind == "one_hot":
+        return np.eye(n_out)[rng.integers(0, n_out, n)]
+    if kind == "probabilities":
+        return rng.dirichlet(np.ones(n_out), n)
+    raise ValueError(kind)
+
+
+def make_problem(case: Case, dtype: str) -> Problem:
+    """blasnet's seeded initial weights with random nonzero biases, and a random batch; every
+    value is representable in ``dtype``, so both sides start from the same numbers."""
+    rng = np.random.default_rng(2015)
+    net = bn.Sequential(
+        [bn.Dense(units, activation=a) for units, a in case.layers],
+        input_dim=case.input_dim,
+        dtype=dtype,
+        seed=1,
+    )
+    for key, view in net.parameters().items():
+        if key.endswith(".b"):
+            view[...] = rng.uniform(-0.5, 0.5, view.shape)
+    X = rng.standard_normal((case.n_samples, case.input_dim)).astype(dtype)
+    T = make_targets(case.targets, rng, case.n_samples, case.layers[-1][0])
+    if T.dtype.kind == "f":
+        T = T.astype(dtype)
+    params = {key: view.astype(np.float64) for key, view in net.parameters().items()}
+    activations = [a for _, a in case.layers]
+    return Problem(net, params, activations, X, T)
+
+
+def reference_targets(T: Array) -> Array:
+    """Targets as the reference takes them: columns for dense T, labels unchanged."""
+    return T.astype(np.float64).T if T.ndim == 2 else T
+
+
+def assert_close(got: Array, want: Array, dtype: str, what: str) -> None:
+    """got ≈ want within the module's tolerance for ``dtype``."""
+    rtol, scale = TOLERANCES[dtype]
+    got = np.asarray(got)
+    assert got.shape == np.shape(want), what
+    atol = scale * float(np.max(np.abs(want)))
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=what)
+
+
+cases = pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+dtypes = pytest.mark.parametrize("dtype", ["float64", "float32"])
+
+
+@cases
+@dtypes
+def test_forward_matches_reference(case: Case, dtype: str) -> None:
+    """forward(X) equals the reference's Y = f(W·X + b·1ᵀ), layer after layer."""
+    p = make_problem(case, dtype)
+    Y = p.net.forward(p.X)
+    assert Y.dtype == np.dtype(dtype)
+    want = ref.forward(p.params, p.activations, p.X.astype(np.float64).T).T
+    assert_close(Y, want, dtype, "Y")
+
+
+@cases
+@dtypes
+def test_backward_matches_reference(case: Case, dtype: str) -> None:
+    """backward returns the reference's J and fills every gradient with the reference's
+    dJ/dW = dZ·Xᵀ/n and dJ/db = dZ·1/n."""
+    p = make_problem(case, dtype)
+    J = p.net.backward(p.X, p.T, loss=case.loss)
+    want_J, want_grads = ref.backward(
+        p.params, p.activations, p.X.astype(np.float64).T, reference_targets(p.T), case.loss
+    )
+    assert_close(np.array(J), np.array(want_J), dtype, "J")
+    grads = p.net.gradients()
+    assert set(grads) == set(want_grads)
+    for key, want in want_grads.items():
+        assert grads[key].dtype == np.dtype(dtype), key
+        assert_close(grads[key], want, dtype, key)
+
+
+@cases
+@dtypes
+def test_sgd_step_matches_reference(case: Case, dtype: str) -> None:
+    """train_step returns J before the step and leaves Θ − α·∇J in every parameter."""
+    p = make_problem(case, dtype)
+    J = p.net.train_step(p.X, p.T, loss=case.loss, optimizer=bn.SGD(lr=LEARNING_RATE))
+    want_J, want_grads = ref.backward(
+        p.params, p.activations, p.X.astype(np.float64).T, reference_targets(p.T), case.loss
+    )
+    want_params = ref.sgd_step(p.params, want_grads, LEARNING_RATE)
+    assert_close(np.array(J), np.array(want_J), dtype, "J")
+    after = p.net.parameters()
+    for key, want in want_params.items():
+        assert not np.array_equal(want, p.params[key]), f"{key}: the step moved nothing"
+        assert_close(after[key], want, dtype, key)
