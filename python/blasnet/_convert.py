@@ -48,6 +48,16 @@ def _numeric_array(values: Any, name: str) -> np.ndarray[Any, Any]:
     return array
 
 
+def _converted(array: np.ndarray[Any, Any], dtype: Any, name: str) -> np.ndarray[Any, Any]:
+    """``array`` as C-contiguous ``dtype``; a finite value that overflows the cast (float64 to
+    float32) is named as such, not left to surface later as an Inf."""
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            return np.ascontiguousarray(array, dtype=dtype)
+    except FloatingPointError as error:
+        raise ValueError(f"{name} has values outside the range of {np.dtype(dtype).name}") from error
+
+
 def as_samples(X: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
     """X as a C-contiguous (n_samples, n_features) array of ``dtype``: the array itself when it
     already is one, otherwise one converted copy."""
@@ -57,7 +67,7 @@ def as_samples(X: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
             f"X must be 2-D (n_samples, n_features), got shape {array.shape}; "
             "reshape a single sample with X.reshape(1, -1)"
         )
-    return np.ascontiguousarray(array, dtype=dtype)
+    return _converted(array, dtype, "X")
 
 
 def as_targets(T: Any, loss: str, output_dim: int, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
@@ -66,7 +76,7 @@ def as_targets(T: Any, loss: str, output_dim: int, dtype: np.dtype[Any]) -> np.n
     array = _numeric_array(T, "T")
     if array.ndim == 1:
         if loss == "softmax_cross_entropy" and array.dtype.kind in "iu":
-            return np.ascontiguousarray(array, dtype=np.int64)
+            return _converted(array, np.int64, "T")
         if output_dim != 1:
             raise ValueError(
                 f"T has shape {array.shape} but the network has {output_dim} outputs: give "
@@ -76,4 +86,4 @@ def as_targets(T: Any, loss: str, output_dim: int, dtype: np.dtype[Any]) -> np.n
         array = array.reshape(-1, 1)
     elif array.ndim != 2:
         raise ValueError(f"T must be 1-D or 2-D, got shape {array.shape}")
-    return np.ascontiguousarray(array, dtype=dtype)
+    return _converted(array, dtype, "T")
