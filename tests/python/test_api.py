@@ -37,18 +37,6 @@ def net() -> bn.Sequential:
 
 
 @pytest.fixture
-def X() -> np.ndarray[Any, Any]:
-    """The four XOR inputs."""
-    return np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-
-
-@pytest.fixture
-def T() -> np.ndarray[Any, Any]:
-    """XOR targets, one column."""
-    return np.array([[0.0], [1.0], [1.0], [0.0]])
-
-
-@pytest.fixture
 def restore_threads() -> Iterator[int]:
     """Yields the BLAS thread count and puts it back afterwards."""
     before = bn.get_num_threads()

@@ -37,18 +37,6 @@ def net() -> bn.Sequential:
     )
 
 
-@pytest.fixture
-def X() -> np.ndarray[Any, Any]:
-    """The four XOR inputs."""
-    return np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-
-
-@pytest.fixture
-def T() -> np.ndarray[Any, Any]:
-    """XOR targets, one column."""
-    return np.array([[0.0], [1.0], [1.0], [0.0]])
-
-
 def snapshot(net: bn.Sequential) -> dict[str, np.ndarray[Any, Any]]:
     """Copies of the parameters, to compare with after a failing call."""
     return {name: value.copy() for name, value in net.parameters().items()}

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 import reference as ref
+from targets import make_targets
 
 import blasnet as bn
 
@@ -65,26 +66,6 @@ HIDDEN_STACKS = [
     ("identity", "tanh"),
     ("relu", "sigmoid"),
 ]
-
-
-def make_targets(kind: str, rng: np.random.Generator, n: int, n_out: int) -> Array:
-    """Targets of shape (n, n_out), or integer labels (n,), of the named kind."""
-    if kind == "real":
-        return rng.uniform(-1.0, 1.0, (n, n_out))
-    if kind == "binary":
-        return rng.integers(0, 2, (n, n_out)).astype(np.float64)
-    if kind == "soft":
-        return rng.uniform(0.0, 1.0, (n, n_out))
-    if kind == "labels":
-        return rng.integers(0, n_out, n)
-    if kind == "one_hot":
-        return np.eye(n_out)[rng.integers(0, n_out, n)]
-    if kind == "probabilities":
-        return rng.dirichlet(np.ones(n_out), n)
-    if kind == "unnormalised":
-        # Non-negative rows whose sums differ from 1: dJ/dZ = Y·(1ᵀT) − T, not Y − T.
-        return rng.uniform(0.0, 1.0, (n, n_out))
-    raise ValueError(kind)
 
 
 def build(activations: list[str], dtype: str = "float64", seed: int = 0) -> bn.Sequential:

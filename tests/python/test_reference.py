@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytest
 import reference as ref
+from targets import make_targets
 
 import blasnet as bn
 
@@ -69,23 +70,6 @@ class Problem(NamedTuple):
     activations: list[str]
     X: Array
     T: Array
-
-
-def make_targets(kind: str, rng: np.random.Generator, n: int, n_out: int) -> Array:
-    """Targets of shape (n, n_out), or integer labels (n,), of the named kind."""
-    if kind == "real":
-        return rng.standard_normal((n, n_out))
-    if kind in ("real01", "soft"):
-        return rng.uniform(0.0, 1.0, (n, n_out))
-    if kind == "binary":
-        return rng.integers(0, 2, (n, n_out)).astype(np.float64)
-    if kind == "labels":
-        return rng.integers(0, n_out, n)
-    if kind == "one_hot":
-        return np.eye(n_out)[rng.integers(0, n_out, n)]
-    if kind == "probabilities":
-        return rng.dirichlet(np.ones(n_out), n)
-    raise ValueError(kind)
 
 
 def make_problem(case: Case, dtype: str) -> Problem:
