@@ -94,7 +94,7 @@ void activation_forward(Activation a, const T* b, MatrixView<T> Z, MatrixView<T>
 }
 
 template <typename T>
-void activation_backward(Activation a, MatrixView<const T> Z, MatrixView<const T> Y,
+void activation_backward(Activation a, ReadView<T> Z, ReadView<T> Y,
                          MatrixView<T> dY) {
   if (!is_differentiable(a)) {
     throw std::invalid_argument(

@@ -56,8 +56,8 @@ void gemm(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t 
 }
 
 template <typename T>
-void gemm(Transpose ta, Transpose tb, T alpha, MatrixView<const T> a, MatrixView<const T> b,
-          T beta, MatrixView<T> c) {
+void gemm(Transpose ta, Transpose tb, ScalarOf<T> alpha, ReadView<T> a, ReadView<T> b,
+          ScalarOf<T> beta, MatrixView<T> c) {
   const std::size_t m = ta == Transpose::yes ? a.cols : a.rows;
   const std::size_t k = ta == Transpose::yes ? a.rows : a.cols;
   const std::size_t kb = tb == Transpose::yes ? b.cols : b.rows;

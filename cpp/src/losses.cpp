@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
+#include <vector>
 
 namespace blasnet {
 namespace {
@@ -23,24 +25,35 @@ double log_sum_exp(const T* z, std::size_t n) {
   return zmax + std::log(sum);
 }
 
-bool is_fused(Loss loss, Activation output) {
-  return (loss == Loss::softmax_cross_entropy && output == Activation::softmax) ||
-         (loss == Loss::binary_cross_entropy && output == Activation::sigmoid);
+// out[k] = log Σ_{m≠k} e^{z_m} for every k of one column (−∞ when n = 1), from the logits,
+// so that log(1 − softmax(z)_k) = out[k] − log Σ e^z stays finite where y_k rounds to 1.
+// O(n): for k other than the arg-max, S − e^{z_k−M} keeps the arg-max's term 1 and cannot
+// cancel; the arg-max's own sum is taken directly.
+template <typename T>
+void log_sum_exp_excluding(const T* z, std::size_t n, double* out) {
+  const std::size_t top = static_cast<std::size_t>(std::max_element(z, z + n) - z);
+  const double zmax = z[top];
+  double sum = 0;
+  double second = -std::numeric_limits<double>::infinity();
+  for (std::size_t m = 0; m < n; ++m) {
+    sum += std::exp(double(z[m]) - zmax);
+    if (m != top) second = std::max(second, double(z[m]));
+  }
+  double others = 0;
+  for (std::size_t m = 0; m < n; ++m) {
+    if (m == top) continue;
+    others += std::exp(double(z[m]) - second);
+    out[m] = zmax + std::log(sum - std::exp(double(z[m]) - zmax));
+  }
+  out[top] = n == 1 ? -std::numeric_limits<double>::infinity() : second + std::log(others);
 }
 
-// 1 − y_i of an output column, without the cancellation of 1 − y where y rounds to 1:
-// σ(−z) for a sigmoid unit, the sum of the other outputs for softmax.
-template <typename T>
-T complement(Activation output, const T* z, const T* y, std::size_t i, std::size_t n) {
-  if (output == Activation::sigmoid) return sigmoid(-z[i]);
-  if (output == Activation::softmax) {
-    T others = 0;
-    for (std::size_t k = 0; k < n; ++k) {
-      if (k != i) others += y[k];
-    }
-    return others;
-  }
-  return T(1) - y[i];
+// Scratch of one column's log_sum_exp_excluding, grown once per thread: a step in steady
+// state allocates nothing.
+double* column_scratch(std::size_t n) {
+  thread_local std::vector<double> scratch;
+  if (scratch.size() < n) scratch.resize(n);
+  return scratch.data();
 }
 
 }  // namespace
@@ -87,21 +100,22 @@ void check_loss_supports(Loss loss, Activation output) {
 
 template <typename T>
 void check_targets(Loss loss, const Targets<T>& targets, std::size_t n_out, std::size_t n) {
-  const std::string where = "targets for loss '" + std::string(loss_name(loss)) + "'";
+  // Built only when throwing: a check that passes allocates nothing.
+  const auto where = [loss] { return "targets for loss '" + std::string(loss_name(loss)) + "'"; };
   if (targets.has_labels()) {
     if (loss != Loss::softmax_cross_entropy) {
-      throw std::invalid_argument(where + ": integer class labels are only accepted by "
+      throw std::invalid_argument(where() + ": integer class labels are only accepted by "
                                   "softmax_cross_entropy; give a float array of shape (n, " +
                                   std::to_string(n_out) + ")");
     }
     if (targets.n_labels != n) {
-      throw std::invalid_argument(where + ": " + std::to_string(targets.n_labels) +
+      throw std::invalid_argument(where() + ": " + std::to_string(targets.n_labels) +
                                   " labels for " + std::to_string(n) + " samples");
     }
     for (std::size_t j = 0; j < n; ++j) {
       const std::int64_t c = targets.labels[j];
       if (c < 0 || c >= static_cast<std::int64_t>(n_out)) {
-        throw std::invalid_argument(where + ": class label " + std::to_string(c) +
+        throw std::invalid_argument(where() + ": class label " + std::to_string(c) +
                                     " of sample " + std::to_string(j) + " is outside [0, " +
                                     std::to_string(n_out) + ")");
       }
@@ -110,7 +124,7 @@ void check_targets(Loss loss, const Targets<T>& targets, std::size_t n_out, std:
   }
   const MatrixView<const T>& t = targets.values;
   if (t.rows != n_out || t.cols != n) {
-    throw std::invalid_argument(where + ": expected shape (" + std::to_string(n) + ", " +
+    throw std::invalid_argument(where() + ": expected shape (" + std::to_string(n) + ", " +
                                 std::to_string(n_out) + "), got (" + std::to_string(t.cols) +
                                 ", " + std::to_string(t.rows) + ")");
   }
@@ -118,14 +132,14 @@ void check_targets(Loss loss, const Targets<T>& targets, std::size_t n_out, std:
     for (std::size_t i = 0; i < n_out; ++i) {
       const T v = t(i, j);
       if (!std::isfinite(v)) {
-        throw std::invalid_argument(where + " contain NaN or Inf (sample " + std::to_string(j) +
+        throw std::invalid_argument(where() + " contain NaN or Inf (sample " + std::to_string(j) +
                                     ", output " + std::to_string(i) + ")");
       }
       const bool outside = (loss == Loss::binary_cross_entropy && (v < 0 || v > 1)) ||
                            (loss == Loss::softmax_cross_entropy && v < 0);
       if (outside) {
         throw std::invalid_argument(
-            where + ": value " + std::to_string(v) + " (sample " + std::to_string(j) +
+            where() + ": value " + std::to_string(v) + " (sample " + std::to_string(j) +
             ") is outside " +
             (loss == Loss::binary_cross_entropy ? "[0, 1]" : "[0, ∞)"));
       }
@@ -134,35 +148,40 @@ void check_targets(Loss loss, const Targets<T>& targets, std::size_t n_out, std:
 }
 
 template <typename T>
-double loss_value(Loss loss, Activation output, MatrixView<const T> Z, MatrixView<const T> Y,
+double loss_value(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
                   const Targets<T>& targets) {
   const std::size_t n_out = Y.rows;
   const std::size_t n = Y.cols;
   double total = 0;
   for (std::size_t j = 0; j < n; ++j) {
     const T* z = Z.column(j);
-    const T* y = Y.column(j);
     switch (loss) {
-      case Loss::mse:
+      case Loss::mse: {
+        const T* y = Y.column(j);
         for (std::size_t i = 0; i < n_out; ++i) {
           const double r = double(y[i]) - double(targets(i, j));
           total += 0.5 * r * r;
         }
         break;
-      case Loss::binary_cross_entropy: {
-        const double lse = output == Activation::softmax ? log_sum_exp(z, n_out) : 0.0;
-        for (std::size_t i = 0; i < n_out; ++i) {
-          const double t = targets(i, j);
-          if (output == Activation::sigmoid) {
-            // −[t log σ(z) + (1 − t) log(1 − σ(z))] = softplus(z) − t·z
-            total += softplus(z[i]) - t * double(z[i]);
-          } else {
+      }
+      case Loss::binary_cross_entropy:
+        if (output == Activation::sigmoid) {
+          // −[t log σ(z) + (1 − t) log(1 − σ(z))] = softplus(z) − t·z
+          for (std::size_t i = 0; i < n_out; ++i) {
+            total += softplus(z[i]) - double(targets(i, j)) * double(z[i]);
+          }
+        } else {
+          // softmax: log y_i = z_i − lse,  log(1 − y_i) = lse_{m≠i} − lse
+          const double lse = log_sum_exp(z, n_out);
+          double* lse_without = column_scratch(n_out);
+          log_sum_exp_excluding(z, n_out, lse_without);
+          for (std::size_t i = 0; i < n_out; ++i) {
+            const double t = targets(i, j);
             if (t > 0) total -= t * (double(z[i]) - lse);
-            if (t < 1) total -= (1 - t) * std::log(double(complement(output, z, y, i, n_out)));
+            if (t < 1) total -= (1 - t) * (lse_without[i] - lse);
           }
         }
         break;
-      }
       case Loss::softmax_cross_entropy: {
         // log softmax(z)_i = z_i − log Σ e^z;  log σ(z) = −softplus(−z)
         const double lse = output == Activation::softmax ? log_sum_exp(z, n_out) : 0.0;
@@ -181,55 +200,57 @@ double loss_value(Loss loss, Activation output, MatrixView<const T> Z, MatrixVie
 }
 
 template <typename T>
-void loss_backward(Loss loss, Activation output, MatrixView<const T> Z, MatrixView<const T> Y,
+void loss_backward(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
                    const Targets<T>& targets, MatrixView<T> dZ) {
+  check_loss_supports(loss, output);
   const std::size_t n_out = Y.rows;
   const std::size_t n = Y.cols;
-  if (is_fused(loss, output)) {
+  if (loss == Loss::mse) {
+    // The general path: dY = ∂/∂y ½‖y − t‖² = y − t, then dZ = dY ⊙ f'(Z).
     for (std::size_t j = 0; j < n; ++j) {
       const T* y = Y.column(j);
       T* d = dZ.column(j);
-      T mass = 1;  // 1ᵀt: sigmoid units are independent, each with its own two-class target
-      if (loss == Loss::softmax_cross_entropy && !targets.has_labels()) {
-        mass = 0;
-        for (std::size_t i = 0; i < n_out; ++i) mass += targets(i, j);
-      }
-      for (std::size_t i = 0; i < n_out; ++i) d[i] = y[i] * mass - targets(i, j);
+      for (std::size_t i = 0; i < n_out; ++i) d[i] = y[i] - targets(i, j);
     }
-    return;
-  }
-  if (loss == Loss::softmax_cross_entropy && output == Activation::sigmoid) {
-    // −t log σ(z) has dZ = −t·(1 − σ(z)) = −t·σ(−z): the chain through dY = −t/y would
-    // divide by a y that underflows to 0.
-    for (std::size_t j = 0; j < n; ++j) {
-      const T* z = Z.column(j);
-      T* d = dZ.column(j);
-      for (std::size_t i = 0; i < n_out; ++i) d[i] = -targets(i, j) * sigmoid(-z[i]);
-    }
+    activation_backward(output, Z, Y, dZ);
     return;
   }
   for (std::size_t j = 0; j < n; ++j) {
     const T* z = Z.column(j);
     const T* y = Y.column(j);
     T* d = dZ.column(j);
-    for (std::size_t i = 0; i < n_out; ++i) {
-      const T t = targets(i, j);
-      switch (loss) {
-        case Loss::mse:  // ∂/∂y ½(y − t)²
-          d[i] = y[i] - t;
-          break;
-        case Loss::binary_cross_entropy:  // ∂/∂y −[t log y + (1 − t) log(1 − y)]
-          // A term whose weight is 0 contributes 0, even where its y saturates.
-          d[i] = (t > 0 ? -t / y[i] : T(0)) +
-                 (t < 1 ? (T(1) - t) / complement(output, z, y, i, n_out) : T(0));
-          break;
-        case Loss::softmax_cross_entropy:  // ∂/∂y −t log y
-          d[i] = t == 0 ? T(0) : -t / y[i];
-          break;
+    if (output == Activation::sigmoid && loss == Loss::binary_cross_entropy) {
+      for (std::size_t i = 0; i < n_out; ++i) d[i] = y[i] - targets(i, j);
+    } else if (output == Activation::sigmoid) {
+      // −t log σ(z): dZ = −t·(1 − σ(z)) = −t·σ(−z), without dividing by a y that underflows
+      for (std::size_t i = 0; i < n_out; ++i) d[i] = -targets(i, j) * sigmoid(-z[i]);
+    } else if (loss == Loss::softmax_cross_entropy) {
+      // −Σ t log softmax(z): dZ = y·(1ᵀt) − t, which is y − t for targets summing to one
+      T mass = 0;
+      for (std::size_t i = 0; i < n_out; ++i) mass += targets(i, j);
+      for (std::size_t i = 0; i < n_out; ++i) d[i] = y[i] * mass - targets(i, j);
+    } else {
+      // softmax + binary cross-entropy, differentiated through the logits:
+      //   dZ_i = y_i·(1ᵀt) − t_i + (1 − t_i)·y_i − Σ_{k≠i} (1 − t_k)·y_k·y_i/(1 − y_k)
+      // with y_i/(1 − y_k) = exp(z_i − lse_{m≠k}) ≤ 1, so nothing divides by a vanishing 1 − y.
+      const double lse = log_sum_exp(z, n_out);
+      double* lse_without = column_scratch(n_out);
+      log_sum_exp_excluding(z, n_out, lse_without);
+      double mass = 0;
+      for (std::size_t i = 0; i < n_out; ++i) mass += targets(i, j);
+      for (std::size_t i = 0; i < n_out; ++i) {
+        const double t = targets(i, j);
+        const double yi = std::exp(double(z[i]) - lse);
+        double coupling = 0;
+        for (std::size_t k = 0; k < n_out; ++k) {
+          const double tk = targets(k, j);
+          if (k == i || tk >= 1) continue;
+          coupling += (1 - tk) * std::exp(double(z[k]) - lse) * std::exp(double(z[i]) - lse_without[k]);
+        }
+        d[i] = static_cast<T>(yi * mass - t + (1 - t) * yi - coupling);
       }
     }
   }
-  activation_backward(output, Z, Y, dZ);
 }
 
 #define BLASNET_INSTANTIATE(T)                                                            \

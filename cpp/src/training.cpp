@@ -58,7 +58,7 @@ class BatchGatherer {
 }  // namespace
 
 template <typename T>
-double train_step(Network<T>& net, MatrixView<const T> X, Loss loss, const Targets<T>& targets,
+double train_step(Network<T>& net, ReadView<T> X, Loss loss, const Targets<T>& targets,
                   Optimizer& optimizer) {
   const double J = net.backward(X, loss, targets);
   optimizer.step(net.parameters(), Span<const T>{net.gradients().data, net.gradients().size});
@@ -66,7 +66,7 @@ double train_step(Network<T>& net, MatrixView<const T> X, Loss loss, const Targe
 }
 
 template <typename T>
-std::vector<double> fit(Network<T>& net, MatrixView<const T> X, Loss loss,
+std::vector<double> fit(Network<T>& net, ReadView<T> X, Loss loss,
                         const Targets<T>& targets, Optimizer& optimizer,
                         const FitOptions& options, const EpochCallback& on_epoch) {
   if (options.batch_size == 0) throw std::invalid_argument("fit: batch_size must be positive, got 0");

@@ -37,7 +37,7 @@ void activation_forward(Activation a, const T* b, MatrixView<T> Z, MatrixView<T>
 // softmax is not pointwise: its Jacobian-vector product is dZ = Y ⊙ (dY − 1·(1ᵀ(Y ⊙ dY))).
 // Throws std::invalid_argument for step.
 template <typename T>
-void activation_backward(Activation a, MatrixView<const T> Z, MatrixView<const T> Y,
+void activation_backward(Activation a, ReadView<T> Z, ReadView<T> Y,
                          MatrixView<T> dY);
 
 }  // namespace blasnet

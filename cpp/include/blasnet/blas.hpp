@@ -21,8 +21,8 @@ void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, st
 // The same product on views, with the shapes checked: throws std::invalid_argument naming
 // the three shapes when op(A)·op(B) does not fit C.
 template <typename T>
-void gemm(Transpose trans_a, Transpose trans_b, T alpha, MatrixView<const T> a,
-          MatrixView<const T> b, T beta, MatrixView<T> c);
+void gemm(Transpose trans_a, Transpose trans_b, ScalarOf<T> alpha, ReadView<T> a, ReadView<T> b,
+          ScalarOf<T> beta, MatrixView<T> c);
 
 // Threads of the BLAS library this build links (OpenBLAS).
 void set_num_threads(int n);

@@ -62,17 +62,19 @@ void check_targets(Loss loss, const Targets<T>& targets, std::size_t n_out, std:
 // are evaluated from the logits Z (log-sum-exp, softplus), so they stay finite where Y
 // rounds to 0 or 1.
 template <typename T>
-double loss_value(Loss loss, Activation output, MatrixView<const T> Z, MatrixView<const T> Y,
+double loss_value(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
                   const Targets<T>& targets);
 
 // dZ of the output layer for each sample: n·∂J/∂Z. The batch mean's 1/n is applied once,
 // as the alpha of the parameter-gradient gemms (eqs. (8)-(9)).
-// softmax + softmax_cross_entropy and sigmoid + binary_cross_entropy take the fused, stable
-// form dZ = Y·(1ᵀT) − T (= Y − T for targets that sum to one); sigmoid + softmax_cross_entropy
-// takes dZ = −T ⊙ σ(−Z). Every other pair computes dY from the loss, then dZ = dY ⊙ f'(Z)
-// through activation_backward, with 1 − y formed without cancellation where y nears 1.
+// Each cross-entropy pair takes a fused form differentiated through the logits, stable where
+// outputs saturate: softmax + softmax_cross_entropy dZ = Y·(1ᵀT) − T (= Y − T for targets
+// that sum to one); sigmoid + binary_cross_entropy dZ = Y − T; sigmoid +
+// softmax_cross_entropy dZ = −T ⊙ σ(−Z); softmax + binary_cross_entropy its own closed form.
+// mse takes the general path: dY = Y − T, then dZ = dY ⊙ f'(Z) through activation_backward.
+// Throws std::invalid_argument for a pair check_loss_supports refuses.
 template <typename T>
-void loss_backward(Loss loss, Activation output, MatrixView<const T> Z, MatrixView<const T> Y,
+void loss_backward(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
                    const Targets<T>& targets, MatrixView<T> dZ);
 
 }  // namespace blasnet

@@ -45,6 +45,22 @@ struct MatrixView {
   }
 };
 
+// Keeps a parameter out of template argument deduction (C++20's std::type_identity), so that
+// T is deduced from the other arguments and a MatrixView<T> converts to the parameter.
+template <typename T>
+struct TypeIdentity {
+  using type = T;
+};
+
+// A read-only matrix argument of a function template: pass a MatrixView<T> or a
+// MatrixView<const T> alike.
+template <typename T>
+using ReadView = typename TypeIdentity<MatrixView<const T>>::type;
+
+// A scalar argument whose type follows the matrices' (a literal 1.0 works for float too).
+template <typename T>
+using ScalarOf = typename TypeIdentity<T>::type;
+
 // "rows×cols", for error messages that name both shapes.
 template <typename T>
 std::string shape_string(const MatrixView<T>& m) {

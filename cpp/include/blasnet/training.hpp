@@ -26,14 +26,14 @@ using EpochCallback = std::function<bool(std::size_t epoch, double loss)>;
 // One gradient step on one batch: J = backward(X, T), then the optimizer's update.
 // Returns J before the update.
 template <typename T>
-double train_step(Network<T>& net, MatrixView<const T> X, Loss loss, const Targets<T>& targets,
+double train_step(Network<T>& net, ReadView<T> X, Loss loss, const Targets<T>& targets,
                   Optimizer& optimizer);
 
 // Epochs of minibatch steps over (X, T). Batches are column blocks of X, used in place when
 // not shuffling; shuffled batches are gathered into a buffer allocated once. The data are
 // checked once, up front. Returns each completed epoch's mean training loss.
 template <typename T>
-std::vector<double> fit(Network<T>& net, MatrixView<const T> X, Loss loss,
+std::vector<double> fit(Network<T>& net, ReadView<T> X, Loss loss,
                         const Targets<T>& targets, Optimizer& optimizer,
                         const FitOptions& options, const EpochCallback& on_epoch = {});
 
