@@ -1,16 +1,11 @@
 #include "blasnet/activations.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <stdexcept>
 
 namespace blasnet {
 namespace {
-
-constexpr std::array<Activation, 6> all_activations = {
-    Activation::identity, Activation::sigmoid, Activation::tanh,
-    Activation::relu,     Activation::softmax, Activation::step};
 
 // Y(:, j) = softmax(Z(:, j)), shifted by the column maximum so exp never overflows.
 template <typename T>

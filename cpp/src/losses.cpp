@@ -1,7 +1,6 @@
 #include "blasnet/losses.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -9,9 +8,6 @@
 
 namespace blasnet {
 namespace {
-
-constexpr std::array<Loss, 3> all_losses = {Loss::mse, Loss::binary_cross_entropy,
-                                            Loss::softmax_cross_entropy};
 
 // log(1 + e^x) without overflow.
 double softplus(double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x))); }

@@ -24,24 +24,19 @@ DenseSpec make_dense(long long units, const std::string& activation,
                    name.value_or("")};
 }
 
-py::tuple split_names(const std::string& names) {
-  py::list out;
-  std::size_t start = 0;
-  while (start <= names.size()) {
-    const std::size_t comma = names.find(", ", start);
-    const std::size_t end = comma == std::string::npos ? names.size() : comma;
-    out.append(names.substr(start, end - start));
-    if (comma == std::string::npos) break;
-    start = comma + 2;
-  }
-  return py::tuple(out);
+// The names of every value of an enum, in declaration order.
+template <typename Enum, std::size_t N, typename Name>
+py::tuple names_of(const std::array<Enum, N>& values, Name name) {
+  py::tuple out(N);
+  for (std::size_t i = 0; i < N; ++i) out[i] = std::string(name(values[i]));
+  return out;
 }
 
 }  // namespace
 
 void bind_layers(py::module_& m) {
-  m.attr("ACTIVATIONS") = split_names(activation_names());
-  m.attr("LOSSES") = split_names(loss_names());
+  m.attr("ACTIVATIONS") = names_of(all_activations, activation_name);
+  m.attr("LOSSES") = names_of(all_losses, loss_name);
 
   py::class_<DenseSpec>(m, "Dense")
       .def(py::init(&make_dense), py::arg("units"), py::arg("activation") = "identity",

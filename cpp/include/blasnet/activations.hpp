@@ -1,6 +1,7 @@
 #pragma once
 // The units of the note's Figure 2, eq. (2) y = f(z), and their derivatives.
 
+#include <array>
 #include <cmath>
 #include <string>
 #include <string_view>
@@ -10,6 +11,10 @@
 namespace blasnet {
 
 enum class Activation { identity, sigmoid, tanh, relu, softmax, step };
+
+inline constexpr std::array<Activation, 6> all_activations = {
+    Activation::identity, Activation::sigmoid, Activation::tanh,
+    Activation::relu,     Activation::softmax, Activation::step};
 
 // σ(z) = 1/(1 + e^{−z}) without overflow: e^{−|z|} never exceeds 1.
 template <typename T>

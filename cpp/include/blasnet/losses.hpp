@@ -2,6 +2,7 @@
 // The costs J at the top of the network (the note's eq. (5)), each the mean over the n samples
 // of a batch, and the start of backpropagation: dJ/dy "is known because we define the cost".
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -17,6 +18,9 @@ enum class Loss {
   binary_cross_entropy,   // J = −(1/n)·Σ_j Σ_i [t log y + (1 − t) log(1 − y)]
   softmax_cross_entropy,  // J = −(1/n)·Σ_j Σ_i t log y
 };
+
+inline constexpr std::array<Loss, 3> all_losses = {Loss::mse, Loss::binary_cross_entropy,
+                                                   Loss::softmax_cross_entropy};
 
 // "mse", "binary_cross_entropy", "softmax_cross_entropy" -> Loss; any other name throws
 // std::invalid_argument listing the valid ones.
