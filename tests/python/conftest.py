@@ -1,7 +1,7 @@
 """Shared test setup.
 
 pytest runs with --import-mode=importlib, which does not put this directory on sys.path: the
-NumPy reference (reference.py) and the target makers (targets.py) are made importable here.
+target makers (targets.py) are made importable here.
 """
 
 from __future__ import annotations

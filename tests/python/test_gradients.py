@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import reference as ref
+from blasnet import reference as ref
 from targets import make_targets
 
 import blasnet as bn

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
-import reference as ref
+from blasnet import reference as ref
 from targets import make_targets
 
 import blasnet as bn

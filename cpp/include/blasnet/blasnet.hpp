@@ -3,6 +3,7 @@
 
 #include "blasnet/activations.hpp"
 #include "blasnet/blas.hpp"
+#include "blasnet/gemm_timer.hpp"
 #include "blasnet/initializers.hpp"
 #include "blasnet/layer.hpp"
 #include "blasnet/losses.hpp"

@@ -18,8 +18,8 @@ dY and dZ are per sample (the derivative of each sample's own cost); the batch m
 enters once, in dW and db, so that they are the gradients of J = (1/n)·Σ_samples cost.
 The update is the note's Θ ← Θ − α·∇_Θ J.
 
-This module is independent of blasnet: it is the standard the tests hold blasnet to, and a
-baseline for benchmarks.
+This module shares no code with blasnet's core: it is the standard the tests hold the core to,
+and the NumPy baseline of the benchmarks.
 
 Examples
 --------
@@ -59,7 +59,8 @@ def activation(name: str, Z: Array) -> Array:
         return np.maximum(Z, 0.0)
     if name == "softmax":
         E = np.exp(Z - Z.max(axis=0, keepdims=True))
-        return E / E.sum(axis=0, keepdims=True)
+        Y: Array = E / E.sum(axis=0, keepdims=True)
+        return Y
     raise ValueError(f"unknown activation {name!r}")
 
 
@@ -78,7 +79,8 @@ def activation_backward(name: str, Z: Array, Y: Array, dY: Array) -> Array:
     if name == "relu":
         return dY * (Z > 0)
     if name == "softmax":
-        return Y * (dY - (Y * dY).sum(axis=0, keepdims=True))
+        dZ: Array = Y * (dY - (Y * dY).sum(axis=0, keepdims=True))
+        return dZ
     raise ValueError(f"unknown activation {name!r}")
 
 
