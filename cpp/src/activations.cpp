@@ -89,39 +89,75 @@ void activation_forward(Activation a, const T* b, MatrixView<T> Z, MatrixView<T>
 }
 
 template <typename T>
-void activation_backward(Activation a, ReadView<T> Z, ReadView<T> Y,
-                         MatrixView<T> dY) {
+void add_row_sums(ReadView<T> M, T* row_sums, ScalarOf<T> scale) {
+  for (std::size_t j = 0; j < M.cols; ++j) {
+    const T* m = M.column(j);
+    for (std::size_t i = 0; i < M.rows; ++i) row_sums[i] += scale * m[i];
+  }
+}
+
+namespace {
+
+// dZ = dY ⊙ f' column by column, and, when Sum, scale times the row sums of dZ in the same
+// pass.
+template <bool Sum, typename T, typename Derivative>
+void scale_columns(ReadView<T> Y, MatrixView<T> dY, T* row_sums, T scale, Derivative f_prime) {
+  for (std::size_t j = 0; j < dY.cols; ++j) {
+    const T* y = Y.column(j);
+    T* d = dY.column(j);
+    for (std::size_t i = 0; i < dY.rows; ++i) {
+      d[i] = f_prime(y[i], d[i]);
+      if constexpr (Sum) row_sums[i] += scale * d[i];
+    }
+  }
+}
+
+template <bool Sum, typename T>
+void backward_columns(Activation a, ReadView<T> Y, MatrixView<T> dY, T* row_sums, T scale) {
+  switch (a) {
+    case Activation::identity:
+      if constexpr (Sum) add_row_sums<T>(dY, row_sums, scale);
+      return;
+    case Activation::sigmoid:
+      return scale_columns<Sum>(Y, dY, row_sums, scale,
+                                [](T y, T d) { return d * y * (T(1) - y); });
+    case Activation::tanh:
+      return scale_columns<Sum>(Y, dY, row_sums, scale,
+                                [](T y, T d) { return d * (T(1) - y * y); });
+    case Activation::relu:  // y > 0 exactly where z > 0
+      return scale_columns<Sum>(Y, dY, row_sums, scale,
+                                [](T y, T d) { return y > 0 ? d : T(0); });
+    case Activation::softmax:  // ∂y_i/∂z_k = y_i(δ_ik − y_k)
+      for (std::size_t j = 0; j < dY.cols; ++j) {
+        const T* y = Y.column(j);
+        T* d = dY.column(j);
+        T dot = 0;
+        for (std::size_t i = 0; i < dY.rows; ++i) dot += y[i] * d[i];
+        for (std::size_t i = 0; i < dY.rows; ++i) {
+          d[i] = y[i] * (d[i] - dot);
+          if constexpr (Sum) row_sums[i] += scale * d[i];
+        }
+      }
+      return;
+    case Activation::step:
+      return;
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void activation_backward(Activation a, ReadView<T> Y, MatrixView<T> dY, T* row_sums,
+                         ScalarOf<T> scale) {
   if (!is_differentiable(a)) {
     throw std::invalid_argument(
         "activation 'step' has no gradient (its derivative is 0 or infinite); "
         "train a step unit with the perceptron rule, or use sigmoid or tanh");
   }
-  if (a == Activation::identity) return;
-  const std::size_t n = dY.rows;
-  for (std::size_t j = 0; j < dY.cols; ++j) {
-    const T* z = Z.column(j);
-    const T* y = Y.column(j);
-    T* d = dY.column(j);
-    switch (a) {
-      case Activation::identity:
-      case Activation::step:
-        break;
-      case Activation::sigmoid:  // f' = y(1 − y)
-        for (std::size_t i = 0; i < n; ++i) d[i] *= y[i] * (T(1) - y[i]);
-        break;
-      case Activation::tanh:  // f' = 1 − y²
-        for (std::size_t i = 0; i < n; ++i) d[i] *= T(1) - y[i] * y[i];
-        break;
-      case Activation::relu:  // f' = 1 where z > 0
-        for (std::size_t i = 0; i < n; ++i) d[i] = z[i] > 0 ? d[i] : T(0);
-        break;
-      case Activation::softmax: {  // ∂y_i/∂z_k = y_i(δ_ik − y_k)
-        T dot = 0;
-        for (std::size_t i = 0; i < n; ++i) dot += y[i] * d[i];
-        for (std::size_t i = 0; i < n; ++i) d[i] = y[i] * (d[i] - dot);
-        break;
-      }
-    }
+  if (row_sums != nullptr) {
+    backward_columns<true>(a, Y, dY, row_sums, scale);
+  } else {
+    backward_columns<false>(a, Y, dY, row_sums, scale);
   }
 }
 
@@ -129,9 +165,11 @@ template void activation_forward<float>(Activation, const float*, MatrixView<flo
                                         MatrixView<float>);
 template void activation_forward<double>(Activation, const double*, MatrixView<double>,
                                          MatrixView<double>);
-template void activation_backward<float>(Activation, MatrixView<const float>,
-                                         MatrixView<const float>, MatrixView<float>);
+template void activation_backward<float>(Activation, MatrixView<const float>, MatrixView<float>,
+                                         float*, float);
 template void activation_backward<double>(Activation, MatrixView<const double>,
-                                          MatrixView<const double>, MatrixView<double>);
+                                          MatrixView<double>, double*, double);
+template void add_row_sums<float>(MatrixView<const float>, float*, float);
+template void add_row_sums<double>(MatrixView<const double>, double*, double);
 
 }  // namespace blasnet

@@ -1,5 +1,6 @@
 #include "blasnet/layer.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -35,21 +36,49 @@ void Dense<T>::forward(MatrixView<const T> X, MatrixView<T> Z, MatrixView<T> Y) 
 template <typename T>
 void Dense<T>::backward(MatrixView<const T> X, MatrixView<const T> dZ, MatrixView<T>* dX,
                         bool accumulate) const {
-  const std::size_t n = X.cols;
-  const T inv_n = T(1) / static_cast<T>(n);
-  const T beta = accumulate ? T(1) : T(0);
+  bias_backward(dZ, accumulate);
+  product_backward(X, dZ, dX, accumulate);
+}
+
+template <typename T>
+void Dense<T>::activation_and_bias_backward(MatrixView<const T> Y, MatrixView<T> dY,
+                                            bool accumulate) const {
+  if (!accumulate) std::fill(db_, db_ + n_out_, T(0));
+  // eq. (7) and eq. (8) in one sweep: dZ = dY ⊙ f'(Z), db += dZ·1 / n
+  activation_backward(activation_, Y, dY, db_, T(1) / static_cast<T>(dY.cols));
+}
+
+template <typename T>
+void Dense<T>::bias_backward(MatrixView<const T> dZ, bool accumulate) const {
+  if (!accumulate) std::fill(db_, db_ + n_out_, T(0));
+  add_row_sums(dZ, db_, T(1) / static_cast<T>(dZ.cols));  // eq. (8): db = dZ·1 / n
+}
+
+template <typename T>
+void Dense<T>::product_backward(MatrixView<const T> X, MatrixView<const T> dZ, MatrixView<T>* dX,
+                                bool accumulate) const {
+  const T inv_n = T(1) / static_cast<T>(X.cols);
   // eq. (9), transposed to the stored layout: dWᵀ (n_in×n_out) = X (n_in×B) · dZᵀ (B×n_out) / n
-  gemm(Transpose::no, Transpose::yes, inv_n, X, dZ, beta, MatrixView<T>{dW_, n_in_, n_out_});
-  // eq. (8): db = dZ·1 / n, the row sums of dZ
-  if (!accumulate) {
-    for (std::size_t i = 0; i < n_out_; ++i) db_[i] = T(0);
-  }
-  for (std::size_t j = 0; j < n; ++j) {
-    const T* d = dZ.column(j);
-    for (std::size_t i = 0; i < n_out_; ++i) db_[i] += inv_n * d[i];
-  }
+  gemm(Transpose::no, Transpose::yes, inv_n, X, dZ, accumulate ? T(1) : T(0),
+       MatrixView<T>{dW_, n_in_, n_out_});
   // eqs. (6)-(7): dX (n_in×B) = Wᵀ (n_in×n_out) · dZ (n_out×B)
   if (dX != nullptr) gemm(Transpose::no, Transpose::no, T(1), weights_transposed(), dZ, T(0), *dX);
+}
+
+template <typename T>
+void Dense<T>::sgd_backward(MatrixView<const T> X, MatrixView<const T> Y, MatrixView<T> dY,
+                            bool dz_given, MatrixView<T>* dX, T lr) const {
+  const T step = -lr / static_cast<T>(X.cols);
+  // b ← b − α·dZ·1/n, in the pass that forms dZ (b plays no part in dX)
+  if (dz_given) {
+    add_row_sums<T>(dY, b_, step);
+  } else {
+    activation_backward(activation_, Y, dY, b_, step);
+  }
+  // eqs. (6)-(7) with the old W: dX (n_in×B) = Wᵀ (n_in×n_out) · dZ (n_out×B)
+  if (dX != nullptr) gemm<T>(Transpose::no, Transpose::no, T(1), weights_transposed(), dY, T(0), *dX);
+  // eq. (9) and the update in one gemm: Wᵀ ← Wᵀ − (α/n)·X·dZᵀ
+  gemm<T>(Transpose::no, Transpose::yes, step, X, dY, T(1), MatrixView<T>{W_, n_in_, n_out_});
 }
 
 template class Dense<float>;

@@ -179,14 +179,25 @@ double loss_value(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
         }
         break;
       case Loss::softmax_cross_entropy: {
-        // log softmax(z)_i = z_i − log Σ e^z;  log σ(z) = −softplus(−z)
-        const double lse = output == Activation::softmax ? log_sum_exp(z, n_out) : 0.0;
+        // log y read off the forward pass's y while y is a normal number (one log, no exps);
+        // from the logits where y has underflowed: log softmax(z)_i = z_i − log Σ e^z,
+        // log σ(z) = −softplus(−z).
+        const T* y = Y.column(j);
+        double lse = std::numeric_limits<double>::quiet_NaN();  // computed at most once
+        const auto log_y = [&](std::size_t i) {
+          if (y[i] >= std::numeric_limits<T>::min()) return std::log(double(y[i]));
+          if (output == Activation::sigmoid) return -softplus(-double(z[i]));
+          if (std::isnan(lse)) lse = log_sum_exp(z, n_out);
+          return double(z[i]) - lse;
+        };
+        if (targets.has_labels()) {
+          total -= log_y(static_cast<std::size_t>(targets.labels[j]));
+          break;
+        }
         for (std::size_t i = 0; i < n_out; ++i) {
           const double t = targets(i, j);
           if (t == 0) continue;  // 0·log y is 0 even where y rounds to 0
-          const double log_yi =
-              output == Activation::softmax ? double(z[i]) - lse : -softplus(-double(z[i]));
-          total -= t * log_yi;
+          total -= t * log_y(i);
         }
         break;
       }
@@ -208,7 +219,7 @@ void loss_backward(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
       T* d = dZ.column(j);
       for (std::size_t i = 0; i < n_out; ++i) d[i] = y[i] - targets(i, j);
     }
-    activation_backward(output, Z, Y, dZ);
+    activation_backward(output, Y, dZ);
     return;
   }
   for (std::size_t j = 0; j < n; ++j) {

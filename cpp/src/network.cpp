@@ -1,6 +1,8 @@
 #include "blasnet/network.hpp"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -9,10 +11,43 @@
 
 namespace blasnet {
 
+namespace {
+
+// The exponent bits of a float type, all ones exactly for NaN and ±Inf.
+template <typename T>
+struct ExponentBits;
+template <>
+struct ExponentBits<float> {
+  using Bits = std::uint32_t;
+  static constexpr Bits mask = 0x7f800000u;
+};
+template <>
+struct ExponentBits<double> {
+  using Bits = std::uint64_t;
+  static constexpr Bits mask = 0x7ff0000000000000ull;
+};
+
+// Whether a column holds NaN or ±Inf, from integer operations only, so the scan vectorizes.
+template <typename T>
+bool column_not_finite(const T* x, std::size_t n) {
+  using Bits = typename ExponentBits<T>::Bits;
+  constexpr Bits mask = ExponentBits<T>::mask;
+  Bits worst = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    Bits bits;
+    std::memcpy(&bits, &x[i], sizeof bits);
+    worst |= static_cast<Bits>((bits & mask) == mask);
+  }
+  return worst != 0;
+}
+
+}  // namespace
+
 template <typename T>
 void check_finite(MatrixView<const T> X, const char* what) {
   for (std::size_t j = 0; j < X.cols; ++j) {
     const T* x = X.column(j);
+    if (!column_not_finite(x, X.rows)) continue;
     for (std::size_t i = 0; i < X.rows; ++i) {
       if (!std::isfinite(x[i])) {
         throw std::invalid_argument(std::string(what) + " contain NaN or Inf (sample " +
@@ -67,11 +102,12 @@ Network<T>::Network(std::size_t input_dim, const std::vector<DenseSpec>& layers,
 template <typename T>
 void Network<T>::reserve(std::size_t n) {
   if (n <= capacity_) return;
+  const std::size_t last = nodes_.size() - 1;
   for (std::size_t k = 0; k < nodes_.size(); ++k) {
     const std::size_t size = nodes_[k].layer.n_out() * n;
     Workspace& w = work_[k];
     w.Z.resize(size);
-    if (nodes_[k].layer.activation() != Activation::identity) w.Y.resize(size);
+    if (k == last && nodes_[k].layer.activation() != Activation::identity) w.Y.resize(size);
     w.dY.resize(size);
   }
   capacity_ = n;
@@ -84,7 +120,6 @@ MatrixView<T> Network<T>::z_of(std::size_t k, std::size_t n) {
 
 template <typename T>
 MatrixView<T> Network<T>::y_of(std::size_t k, std::size_t n) {
-  // The identity's Y is its Z: no copy.
   std::vector<T>& y = work_[k].Y.empty() ? work_[k].Z : work_[k].Y;
   return {y.data(), nodes_[k].layer.n_out(), n};
 }
@@ -143,6 +178,22 @@ double Network<T>::backward(MatrixView<const T> X, Loss loss, const Targets<T>& 
     check_input(X);
     check_trainable(loss, targets, X.cols);
   }
+  return backward_pass(X, loss, targets, nullptr);
+}
+
+template <typename T>
+double Network<T>::sgd_step(MatrixView<const T> X, Loss loss, const Targets<T>& targets, T lr,
+                            Checks checks) {
+  if (checks == Checks::on) {
+    check_input(X);
+    check_trainable(loss, targets, X.cols);
+  }
+  return backward_pass(X, loss, targets, &lr);
+}
+
+template <typename T>
+double Network<T>::backward_pass(MatrixView<const T> X, Loss loss, const Targets<T>& targets,
+                                 const T* sgd_lr) {
   const std::size_t n = X.cols;
   forward(X, Checks::off);
   const std::size_t last = nodes_.size() - 1;
@@ -152,14 +203,24 @@ double Network<T>::backward(MatrixView<const T> X, Loss loss, const Targets<T>& 
 
   for (std::size_t k = nodes_.size(); k-- > 0;) {
     const Node& node = nodes_[k];
-    MatrixView<T> dZ = dy_of(k, n);
-    if (k != last) activation_backward<T>(node.layer.activation(), z_of(k, n), y_of(k, n), dZ);
+    const MatrixView<const T> input = input_of(k, X, n);
+    MatrixView<T> dY = dy_of(k, n);
     // The first layer's dX would be the gradient of the data: skip that gemm.
-    if (node.input < 0) {
-      node.layer.backward(input_of(k, X, n), dZ, nullptr, false);
+    MatrixView<T> dX;
+    MatrixView<T>* dX_or_null = nullptr;
+    if (node.input >= 0) {
+      dX = dy_of(static_cast<std::size_t>(node.input), n);
+      dX_or_null = &dX;
+    }
+    if (sgd_lr != nullptr) {
+      node.layer.sgd_backward(input, y_of(k, n), dY, k == last, dX_or_null, *sgd_lr);
     } else {
-      MatrixView<T> dX = dy_of(static_cast<std::size_t>(node.input), n);
-      node.layer.backward(input_of(k, X, n), dZ, &dX, false);
+      if (k == last) {
+        node.layer.bias_backward(dY, false);
+      } else {
+        node.layer.activation_and_bias_backward(y_of(k, n), dY, false);
+      }
+      node.layer.product_backward(input, dY, dX_or_null, false);
     }
   }
   return J;

@@ -55,14 +55,25 @@ class BatchGatherer {
   Targets<T> batch_targets_;
 };
 
+// One update from one batch: folded into the backward products for plain SGD, otherwise
+// gradients first and then the optimizer's rule over the flat buffers.
+template <typename T>
+double step_on_batch(Network<T>& net, MatrixView<const T> X, Loss loss,
+                     const Targets<T>& targets, Optimizer& optimizer, Checks checks) {
+  if (const std::optional<double> lr = optimizer.plain_sgd_rate()) {
+    return net.sgd_step(X, loss, targets, static_cast<T>(*lr), checks);
+  }
+  const double J = net.backward(X, loss, targets, checks);
+  optimizer.step(net.parameters(), Span<const T>{net.gradients().data, net.gradients().size});
+  return J;
+}
+
 }  // namespace
 
 template <typename T>
 double train_step(Network<T>& net, ReadView<T> X, Loss loss, const Targets<T>& targets,
                   Optimizer& optimizer) {
-  const double J = net.backward(X, loss, targets);
-  optimizer.step(net.parameters(), Span<const T>{net.gradients().data, net.gradients().size});
-  return J;
+  return step_on_batch(net, X, loss, targets, optimizer, Checks::on);
 }
 
 template <typename T>
@@ -79,7 +90,6 @@ std::vector<double> fit(Network<T>& net, ReadView<T> X, Loss loss,
   std::iota(order.begin(), order.end(), std::size_t(0));
   Rng rng(options.seed);
   BatchGatherer<T> gatherer(X, targets, options.shuffle ? batch : 0);
-  const Span<const T> grads{net.gradients().data, net.gradients().size};
 
   std::vector<double> history;
   history.reserve(options.epochs);
@@ -91,12 +101,11 @@ std::vector<double> fit(Network<T>& net, ReadView<T> X, Loss loss,
       double J;
       if (options.shuffle) {
         gatherer.gather(order.data() + first, count);
-        J = net.backward(gatherer.x(), loss, gatherer.targets(), Checks::off);
+        J = step_on_batch(net, gatherer.x(), loss, gatherer.targets(), optimizer, Checks::off);
       } else {
-        J = net.backward(X.columns(first, count), loss, targets.columns(first, count),
-                         Checks::off);
+        J = step_on_batch(net, X.columns(first, count), loss, targets.columns(first, count),
+                          optimizer, Checks::off);
       }
-      optimizer.step(net.parameters(), grads);
       total += J * double(count);
     }
     history.push_back(total / double(n));

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 SUPPORTED_DTYPES = ("float32", "float64")
+_INT64 = np.dtype(np.int64)
 
 
 def as_dtype(dtype: npt.DTypeLike) -> np.dtype[Any]:
@@ -61,6 +62,9 @@ def _converted(array: np.ndarray[Any, Any], dtype: Any, name: str) -> np.ndarray
 def as_samples(X: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
     """X as a C-contiguous (n_samples, n_features) array of ``dtype``: the array itself when it
     already is one, otherwise one converted copy."""
+    # The common case costs a few attribute reads: the array goes to the core as it is.
+    if type(X) is np.ndarray and X.dtype is dtype and X.ndim == 2 and X.flags.c_contiguous:
+        return X
     array = _numeric_array(X, "X")
     if array.ndim != 2:
         raise ValueError(
@@ -73,6 +77,11 @@ def as_samples(X: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
 def as_targets(T: Any, loss: str, output_dim: int, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
     """Targets as the core takes them: a C-contiguous (n_samples, output_dim) array of
     ``dtype``, or, for softmax_cross_entropy, int64 class labels of shape (n_samples,)."""
+    if type(T) is np.ndarray and T.flags.c_contiguous:
+        if T.dtype is dtype and T.ndim == 2:
+            return T
+        if T.dtype is _INT64 and T.ndim == 1 and loss == "softmax_cross_entropy":
+            return T
     array = _numeric_array(T, "T")
     if array.ndim == 1:
         if loss == "softmax_cross_entropy" and array.dtype.kind in "iu":

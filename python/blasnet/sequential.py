@@ -61,6 +61,9 @@ class Sequential:
                 raise TypeError(f"layers must be blasnet.Dense, got {type(layer).__name__}")
         core = _core.NetworkF32 if self._dtype == np.float32 else _core.NetworkF64
         self._net = core(as_count(input_dim, "input_dim"), layers, self._seed)
+        # Read once: asking the core costs more than a small training step's Python side.
+        self._input_dim = int(self._net.input_dim)
+        self._output_dim = int(self._net.output_dim)
         self.history: History | None = None
 
     @property
@@ -71,12 +74,12 @@ class Sequential:
     @property
     def input_dim(self) -> int:
         """Features per sample."""
-        return int(self._net.input_dim)
+        return self._input_dim
 
     @property
     def output_dim(self) -> int:
         """Units of the last layer."""
-        return int(self._net.output_dim)
+        return self._output_dim
 
     @property
     def layers(self) -> list[tuple[str, int, int, str]]:
@@ -237,8 +240,12 @@ class Sequential:
         return self._views(self._net.parameter_buffer())
 
     def gradients(self) -> dict[str, np.ndarray[Any, Any]]:
-        """dJ/dW and dJ/db of the last :meth:`backward` (or training step), with the keys and
-        shapes of :meth:`parameters`; views, refreshed in place by every backward pass."""
+        """dJ/dW and dJ/db of the last :meth:`backward`, with the keys and shapes of
+        :meth:`parameters`; views, refreshed in place by every backward pass.
+
+        :meth:`train_step` and :meth:`fit` with plain SGD fold the update into the backward
+        products (W ← W − α·dZ·Xᵀ/n is one gemm) and never form the gradient, so they leave
+        these values as they were; other optimizers refresh them at every step."""
         return self._views(self._net.gradient_buffer())
 
     def _views(self, flat: np.ndarray[Any, Any]) -> dict[str, np.ndarray[Any, Any]]:
@@ -250,4 +257,4 @@ class Sequential:
     def _targets(self, T: npt.ArrayLike, loss: str) -> np.ndarray[Any, Any]:
         if loss not in _core.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; valid losses: {', '.join(_core.LOSSES)}")
-        return as_targets(T, loss, self.output_dim, self._dtype)
+        return as_targets(T, loss, self._output_dim, self._dtype)

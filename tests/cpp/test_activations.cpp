@@ -148,7 +148,7 @@ TEST_P(ActivationGradient, BackwardMatchesCentralDifferences) {
 
   const Matrix<double> Y = apply(a, Z);
   Matrix<double> dZ = G;
-  blasnet::activation_backward<double>(a, Z.view(), Y.view(), dZ.view());
+  blasnet::activation_backward<double>(a, Y.view(), dZ.view());
 
   const double h = 1e-6;
   for (std::size_t k = 0; k < Z.data.size(); ++k) {
@@ -167,11 +167,40 @@ INSTANTIATE_TEST_SUITE_P(Differentiable, ActivationGradient,
                            return std::string(blasnet::activation_name(info.param));
                          });
 
+// The fused pass (eqs. (7)-(8) in one sweep) gives the same dZ as the plain one, and adds
+// scale times dZ's row sums to what row_sums held.
+TEST_P(ActivationGradient, RowSumsComeWithTheSamePass) {
+  const Activation a = GetParam();
+  const Matrix<double> Y = apply(a, blasnet_test::random_matrix<double>(4, 6, 21));
+  const Matrix<double> G = blasnet_test::random_matrix<double>(4, 6, 22);
+  Matrix<double> plain = G, fused = G;
+  blasnet::activation_backward<double>(a, Y.view(), plain.view());
+  std::vector<double> sums = {1.0, 2.0, 3.0, 4.0};
+  blasnet::activation_backward<double>(a, Y.view(), fused.view(), sums.data(), 0.5);
+  for (std::size_t i = 0; i < 4; ++i) {
+    double row = 0;
+    for (std::size_t j = 0; j < 6; ++j) {
+      EXPECT_EQ(fused.view()(i, j), plain.view()(i, j));
+      row += plain.view()(i, j);
+    }
+    EXPECT_NEAR(sums[i], double(i + 1) + 0.5 * row, 1e-12) << "row " << i;
+  }
+}
+
+TEST(ActivationBackward, AddRowSums) {
+  Matrix<double> M(2, 3);
+  for (std::size_t k = 0; k < 6; ++k) M.data[k] = double(k + 1);  // columns (1,2) (3,4) (5,6)
+  std::vector<double> sums = {10.0, 20.0};
+  blasnet::add_row_sums<double>(M.view(), sums.data(), -1.0);
+  EXPECT_EQ(sums[0], 10.0 - 9.0);
+  EXPECT_EQ(sums[1], 20.0 - 12.0);
+}
+
 TEST(ActivationBackward, StepThrows) {
   EXPECT_FALSE(blasnet::is_differentiable(Activation::step));
-  Matrix<double> Z(2, 2), Y(2, 2), dY(2, 2);
+  Matrix<double> Y(2, 2), dY(2, 2);
   EXPECT_THROW(
-      blasnet::activation_backward<double>(Activation::step, Z.view(), Y.view(), dY.view()),
+      blasnet::activation_backward<double>(Activation::step, Y.view(), dY.view()),
       std::invalid_argument);
 }
 

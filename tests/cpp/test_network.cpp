@@ -313,6 +313,47 @@ TEST(NetworkBackward, RepeatedCallsOverwriteGradients) {
   EXPECT_EQ(std::vector<double>(net.gradients().begin(), net.gradients().end()), first);
 }
 
+// The folded step (dX from the old W, then W ← W − α·dZ·Xᵀ/n in the dW gemm, b from the dZ
+// pass) lands where Θ − α·∇J does, for every output kind, and leaves the gradients alone.
+TEST(NetworkSgdStep, EqualsGradientThenUpdate) {
+  for (const auto& [out, loss] : {std::pair{Activation::softmax, Loss::softmax_cross_entropy},
+                                  std::pair{Activation::sigmoid, Loss::binary_cross_entropy},
+                                  std::pair{Activation::identity, Loss::mse}}) {
+    const std::vector<DenseSpec> specs{{5, Activation::tanh, ""}, {4, Activation::relu, ""},
+                                       {2, out, ""}};
+    Network<double> folded(3, specs, 4), reference(3, specs, 4);
+    const Matrix<double> X = random_matrix<double>(3, 6, 9);
+    const Matrix<double> T = random_matrix<double>(2, 6, 10, 0.0, 1.0);
+    const Targets<double> t = Targets<double>::dense(T.view());
+    const double lr = 0.3;
+
+    const double J_ref = reference.backward(X.view(), loss, t);
+    for (std::size_t i = 0; i < reference.parameters().size; ++i) {
+      reference.parameters()[i] -= lr * reference.gradients()[i];
+    }
+    const std::vector<double> untouched(folded.gradients().begin(), folded.gradients().end());
+    const double J = folded.sgd_step(X.view(), loss, t, lr);
+
+    EXPECT_EQ(J, J_ref);
+    for (std::size_t i = 0; i < folded.parameters().size; ++i) {
+      EXPECT_NEAR(folded.parameters()[i], reference.parameters()[i], 1e-14) << "parameter " << i;
+    }
+    EXPECT_EQ(std::vector<double>(folded.gradients().begin(), folded.gradients().end()), untouched);
+  }
+}
+
+// A refused folded step changes nothing.
+TEST(NetworkSgdStep, BadTargetsThrowBeforeUpdating) {
+  Network<double> net(3, classifier(), 2);
+  const std::vector<double> before(net.parameters().begin(), net.parameters().end());
+  const Matrix<double> X = random_matrix<double>(3, 4, 8);
+  const std::vector<std::int64_t> labels{0, 1, 2, 1};  // 2 is out of range for 2 outputs
+  EXPECT_THROW(net.sgd_step(X.view(), Loss::softmax_cross_entropy,
+                            Targets<double>::classes(labels.data(), 4), 0.1),
+               std::invalid_argument);
+  EXPECT_EQ(std::vector<double>(net.parameters().begin(), net.parameters().end()), before);
+}
+
 // The same seed in float and double starts from the same weights (rounded), so outputs, J and
 // gradients agree to float precision.
 TEST(NetworkPrecision, FloatMatchesDouble) {

@@ -34,15 +34,23 @@ std::string activation_names();  // "identity, sigmoid, ..." for messages
 bool is_differentiable(Activation a);
 
 // Forward, eq. (1)-(2) for a batch: Z ← Z + b·1ᵀ, then Y = f(Z).
-// Z (n×B) holds W·X on entry; b has n entries; Y (n×B) may alias Z only for identity.
+// Z (n×B) holds W·X on entry; b has n entries. Y (n×B) may be Z itself: every derivative
+// below is written in terms of Y, so a hidden layer keeps one buffer, not two.
 template <typename T>
 void activation_forward(Activation a, const T* b, MatrixView<T> Z, MatrixView<T> Y);
 
-// Backward, the appendix's first line: dZ = dY ⊙ f'(Z), in place (dY becomes dZ).
-// softmax is not pointwise: its Jacobian-vector product is dZ = Y ⊙ (dY − 1·(1ᵀ(Y ⊙ dY))).
+// Backward, the appendix's first line: dZ = dY ⊙ f'(Z), in place (dY becomes dZ), from Y:
+// sigmoid f' = y(1 − y), tanh f' = 1 − y², relu f' = [y > 0]; softmax is not pointwise, its
+// Jacobian-vector product is dZ = Y ⊙ (dY − 1·(1ᵀ(Y ⊙ dY))).
+// With row_sums (n entries), also adds scale·Σ_j dZ(i, j) to row_sums[i] in the same pass:
+// the bias gradient of eq. (8), or a bias update, without a second sweep over dZ.
 // Throws std::invalid_argument for step.
 template <typename T>
-void activation_backward(Activation a, ReadView<T> Z, ReadView<T> Y,
-                         MatrixView<T> dY);
+void activation_backward(Activation a, ReadView<T> Y, MatrixView<T> dY,
+                         T* row_sums = nullptr, ScalarOf<T> scale = 1);
+
+// row_sums[i] += scale·Σ_j M(i, j).
+template <typename T>
+void add_row_sums(ReadView<T> M, T* row_sums, ScalarOf<T> scale = 1);
 
 }  // namespace blasnet

@@ -40,6 +40,22 @@ class Dense {
   void backward(MatrixView<const T> X, MatrixView<const T> dZ, MatrixView<T>* dX,
                 bool accumulate) const;
 
+  // The steps of backward, for a network that fuses passes and updates:
+  // dZ = dY ⊙ f'(Z) in place from Y (n_out×B), with db = dZ·1/n formed in the same pass.
+  void activation_and_bias_backward(MatrixView<const T> Y, MatrixView<T> dY, bool accumulate) const;
+  // db = dZ·1/n alone, for a dZ that the loss gave.
+  void bias_backward(MatrixView<const T> dZ, bool accumulate) const;
+  // dW = dZ·Xᵀ/n, and dX = Wᵀ·dZ unless dX is null.
+  void product_backward(MatrixView<const T> X, MatrixView<const T> dZ, MatrixView<T>* dX,
+                        bool accumulate) const;
+
+  // One step of plain gradient descent Θ ← Θ − α·∇J folded into the products, so that dW is
+  // never written: dX = Wᵀ·dZ is taken from the old W first, then W ← W − α·dZ·Xᵀ/n is one
+  // gemm (alpha = −α/n, beta = 1), and b ← b − α·dZ·1/n comes from the pass that forms dZ.
+  // dY is the layer's output delta, or, with dz_given, the dZ the loss gave.
+  void sgd_backward(MatrixView<const T> X, MatrixView<const T> Y, MatrixView<T> dY,
+                    bool dz_given, MatrixView<T>* dX, T lr) const;
+
   std::size_t n_in() const { return n_in_; }
   std::size_t n_out() const { return n_out_; }
   Activation activation() const { return activation_; }

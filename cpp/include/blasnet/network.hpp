@@ -63,6 +63,12 @@ class Network {
   double backward(MatrixView<const T> X, Loss loss, const Targets<T>& targets,
                   Checks checks = Checks::on);
 
+  // One step of plain gradient descent Θ ← Θ − α·∇J on one batch, the update folded into the
+  // backward products (see Dense::sgd_backward): the gradient buffer is left as it was.
+  // Returns J before the step; throws as backward does, before changing anything.
+  double sgd_step(MatrixView<const T> X, Loss loss, const Targets<T>& targets, T lr,
+                  Checks checks = Checks::on);
+
   // The checks forward and backward make, on their own.
   void check_input(MatrixView<const T> X) const;
   void check_trainable(Loss loss, const Targets<T>& targets, std::size_t n) const;
@@ -72,10 +78,17 @@ class Network {
     Dense<T> layer;
     std::ptrdiff_t input;  // index of the node it reads; −1 for the network's input
   };
-  // Activations and deltas of one node for up to capacity_ samples.
+  // Activations and deltas of one node for up to capacity_ samples. Y overwrites Z in place
+  // (every derivative is taken from Y); only an output node whose loss reads the logits, and
+  // whose Y differs from them, keeps Z apart.
   struct Workspace {
     std::vector<T> Z, Y, dY;
   };
+
+  // J of the batch, and the deltas of every node back to the first; sgd_lr (or null) selects
+  // Dense::sgd_backward over storing gradients.
+  double backward_pass(MatrixView<const T> X, Loss loss, const Targets<T>& targets,
+                       const T* sgd_lr);
 
   // Grows the workspace to n samples; a no-op in steady state, so a step allocates nothing.
   void reserve(std::size_t n);
