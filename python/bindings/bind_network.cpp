@@ -8,6 +8,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bindings.hpp"
@@ -20,33 +21,40 @@ namespace {
 template <typename T>
 using CArray = py::array_t<T, py::array::c_style>;
 
-// A C-contiguous (n_samples, n_features) array is the column-major n_features × n_samples
-// matrix of the note, used in place.
-template <typename T>
-MatrixView<const T> as_columns(const CArray<T>& a, const char* what) {
-  if (a.ndim() != 2) {
-    throw std::invalid_argument(std::string(what) + " must be 2-D (n_samples, n_features), got " +
-                                std::to_string(a.ndim()) + "-D");
-  }
-  const auto n = static_cast<std::size_t>(a.shape(0));
-  const auto d = static_cast<std::size_t>(a.shape(1));
-  return {a.data(), d, n, d};
+// Raised for an argument the core cannot read in place; the Python package converts it once
+// and calls again, so the common case pays for no conversion code at all.
+struct NotCanonical : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Whether h is a C-contiguous ndarray of element type E with ndim dimensions.
+template <typename E>
+bool is_canonical(py::handle h, int ndim) {
+  return py::array_t<E, py::array::c_style>::check_(h) &&
+         py::detail::array_proxy(h.ptr())->nd == ndim;
 }
 
-// Float targets of shape (n, n_out), or int64 class labels of shape (n,).
+// A C-contiguous (n_samples, n_features) array of dtype T is the column-major
+// n_features × n_samples matrix of the note, used in place.
 template <typename T>
-Targets<T> as_targets(const py::array& t) {
-  if (py::isinstance<py::array_t<std::int64_t>>(t)) {
-    if (t.ndim() != 1) throw std::invalid_argument("class labels must be 1-D (n_samples,)");
-    auto labels = py::array_t<std::int64_t, py::array::c_style>::ensure(t);
-    if (!labels) throw std::invalid_argument("class labels must be C-contiguous int64");
-    return Targets<T>::classes(labels.data(), static_cast<std::size_t>(labels.shape(0)));
+MatrixView<const T> as_columns(py::handle h) {
+  if (!is_canonical<T>(h, 2)) throw NotCanonical("not a C-contiguous 2-D array of the dtype");
+  const auto* a = py::detail::array_proxy(h.ptr());
+  const auto n = static_cast<std::size_t>(a->dimensions[0]);
+  const auto d = static_cast<std::size_t>(a->dimensions[1]);
+  return {reinterpret_cast<const T*>(a->data), d, n, d};
+}
+
+// Float targets of shape (n, n_out), or int64 class labels of shape (n,) for the one loss
+// that reads labels; for the others, 1-D targets go back to be reshaped.
+template <typename T>
+Targets<T> as_targets(py::handle h, Loss loss) {
+  if (loss == Loss::softmax_cross_entropy && is_canonical<std::int64_t>(h, 1)) {
+    const auto* a = py::detail::array_proxy(h.ptr());
+    return Targets<T>::classes(reinterpret_cast<const std::int64_t*>(a->data),
+                               static_cast<std::size_t>(a->dimensions[0]));
   }
-  auto values = CArray<T>::ensure(t);
-  if (!values || !py::isinstance<CArray<T>>(t)) {
-    throw std::invalid_argument("targets must be a C-contiguous array of the network's dtype");
-  }
-  return Targets<T>::dense(as_columns(values, "targets"));
+  return Targets<T>::dense(as_columns<T>(h));
 }
 
 // A 1-D NumPy view of one of the network's flat buffers; it keeps the network alive.
@@ -103,8 +111,8 @@ void bind_network_type(py::module_& m, const char* name) {
       .def("gradient_buffer",
            [](py::object self) { return buffer_view(self.cast<Shared&>().net.gradients(), self); })
       .def("forward",
-           [](Shared& s, const CArray<T>& X) {
-             const MatrixView<const T> x = as_columns(X, "X");
+           [](Shared& s, py::handle X) {
+             const MatrixView<const T> x = as_columns<T>(X);
              CArray<T> Y({static_cast<py::ssize_t>(x.cols),
                           static_cast<py::ssize_t>(s.net.output_dim())});
              T* out = Y.mutable_data();
@@ -118,21 +126,21 @@ void bind_network_type(py::module_& m, const char* name) {
            },
            py::arg("X"))
       .def("backward",
-           [](Shared& s, const CArray<T>& X, const py::array& T_, const std::string& loss) {
-             const MatrixView<const T> x = as_columns(X, "X");
-             const Targets<T> t = as_targets<T>(T_);
+           [](Shared& s, py::handle X, py::handle T_, std::string_view loss) {
+             const MatrixView<const T> x = as_columns<T>(X);
              const Loss l = parse_loss(loss);
+             const Targets<T> t = as_targets<T>(T_, l);
              py::gil_scoped_release release;
              Lock lock(s.busy);
              return s.net.backward(x, l, t);
            },
            py::arg("X"), py::arg("T"), py::arg("loss"))
       .def("train_step",
-           [](Shared& s, const CArray<T>& X, const py::array& T_, const std::string& loss,
+           [](Shared& s, py::handle X, py::handle T_, std::string_view loss,
               Optimizer& optimizer) {
-             const MatrixView<const T> x = as_columns(X, "X");
-             const Targets<T> t = as_targets<T>(T_);
+             const MatrixView<const T> x = as_columns<T>(X);
              const Loss l = parse_loss(loss);
+             const Targets<T> t = as_targets<T>(T_, l);
              py::gil_scoped_release release;
              Lock lock(s.busy);
              return train_step(s.net, x, l, t, optimizer);
@@ -141,12 +149,12 @@ void bind_network_type(py::module_& m, const char* name) {
       .def("fit",
            // Returns (per-epoch losses, interrupted): Ctrl-C is honoured between epochs and
            // reported, so the caller keeps the losses of the epochs that completed.
-           [](Shared& s, const CArray<T>& X, const py::array& T_, const std::string& loss,
+           [](Shared& s, py::handle X, py::handle T_, std::string_view loss,
               Optimizer& optimizer, std::size_t epochs, std::size_t batch_size, bool shuffle,
               std::uint64_t seed) {
-             const MatrixView<const T> x = as_columns(X, "X");
-             const Targets<T> t = as_targets<T>(T_);
+             const MatrixView<const T> x = as_columns<T>(X);
              const Loss l = parse_loss(loss);
+             const Targets<T> t = as_targets<T>(T_, l);
              const FitOptions options{epochs, batch_size, shuffle, seed};
              bool interrupted = false;
              std::vector<double> losses;
@@ -172,6 +180,7 @@ void bind_network_type(py::module_& m, const char* name) {
 }  // namespace
 
 void bind_network(py::module_& m) {
+  py::register_exception<NotCanonical>(m, "NotCanonical", PyExc_TypeError);
   bind_network_type<double>(m, "NetworkF64");
   bind_network_type<float>(m, "NetworkF32");
 }

@@ -32,7 +32,8 @@ class Sequential:
     Notes
     -----
     Arrays pass to the C++ core without a copy when they are C-contiguous and of the
-    network's dtype; any other dtype or layout is converted once per call.
+    network's dtype (class labels: int64); the core hands anything else back, and it is
+    converted once per call.
 
     Examples
     --------
@@ -108,7 +109,10 @@ class Sequential:
         >>> round(float(net.forward([[1.0, 2.0, 3.0]]).sum()), 6)
         1.0
         """
-        return self._net.forward(as_samples(X, self._dtype))
+        try:
+            return self._net.forward(X)
+        except _core.NotCanonical:
+            return self._net.forward(as_samples(X, self._dtype))
 
     def backward(self, X: npt.ArrayLike, T: npt.ArrayLike, loss: str) -> float:
         """Forward and backward on one batch: returns J and fills :meth:`gradients`.
@@ -137,8 +141,10 @@ class Sequential:
         >>> float(net.gradients()["0.W"][0, 0])  # ((2-1)·1 + (6-1)·3)/2
         8.0
         """
-        X_ = as_samples(X, self._dtype)
-        return float(self._net.backward(X_, self._targets(T, loss), loss))
+        try:
+            return self._net.backward(X, T, loss)
+        except _core.NotCanonical:
+            return self._net.backward(as_samples(X, self._dtype), self._targets(T, loss), loss)
 
     def train_step(
         self, X: npt.ArrayLike, T: npt.ArrayLike, loss: str, optimizer: _core.Optimizer
@@ -153,8 +159,11 @@ class Sequential:
         >>> net.backward([[1.0]], [[1.0]], loss="mse") < first
         True
         """
-        X_ = as_samples(X, self._dtype)
-        return float(self._net.train_step(X_, self._targets(T, loss), loss, optimizer))
+        try:
+            return self._net.train_step(X, T, loss, optimizer)
+        except _core.NotCanonical:
+            X_ = as_samples(X, self._dtype)
+            return self._net.train_step(X_, self._targets(T, loss), loss, optimizer)
 
     def fit(
         self,
