@@ -19,9 +19,25 @@ Examples
 True
 """
 
-# Loads the OpenBLAS library that blasnet._core was linked against, so the loader finds it
-# without LD_LIBRARY_PATH (the extension's RUNPATH is only the fallback).
-import scipy_openblas32 as _scipy_openblas32  # noqa: F401  (imported for its side effect)
+import os as _os
+
+# numpy ships an OpenBLAS of its own, so a process that uses both has two thread pools. After
+# each call an OpenBLAS worker spins for OPENBLAS_THREAD_TIMEOUT (2**28 cycles by default)
+# before it sleeps, and a spinning pool takes the cores from the other: alternating numpy and
+# blasnet calls ran each of them 3-4× slower on 2 cores. Each library reads the variable once,
+# when it loads, so it is set here, for ours and for numpy's if numpy is not loaded yet, and the
+# user's environment is given back afterwards. A value the user set is kept.
+_THREAD_TIMEOUT = "OPENBLAS_THREAD_TIMEOUT"
+_timeout_was_set = _THREAD_TIMEOUT in _os.environ
+_os.environ.setdefault(_THREAD_TIMEOUT, "16")  # 2**16 cycles: tens of µs, not a tenth of a second
+try:
+    # Loads the OpenBLAS library that blasnet._core was linked against, so the loader finds it
+    # without LD_LIBRARY_PATH (the extension's RUNPATH is only the fallback).
+    import numpy as _numpy  # noqa: F401  (imported for its side effect)
+    import scipy_openblas32 as _scipy_openblas32  # noqa: F401  (imported for its side effect)
+finally:
+    if not _timeout_was_set:
+        del _os.environ[_THREAD_TIMEOUT]
 
 from ._core import (
     ACTIVATIONS,
