@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from . import _core, demo
+from .bench import command as bench_command
 
 
 def _positive_seed(text: str) -> int:
@@ -35,6 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--seed", type=_positive_seed, default=0,
                              help="seed of the weights, the cake and the shuffling (default 0)")
 
+    bench_parser = commands.add_parser(
+        "bench",
+        help="time training steps of blasnet next to NumPy, PyTorch and scikit-learn",
+        description="Times one training step and one epoch of each implementation, each in a "
+        "process of its own, and prints the medians and their ratios to blasnet and to the "
+        "GEMM floor. A short run; the full one is bench/run.py in the repository.",
+    )
+    bench_command.add_arguments(bench_parser)
+
     commands.add_parser(
         "info",
         help="show the version and the BLAS library in use",
@@ -49,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         demo.run(sys.stdout, dtype=args.dtype, seed=args.seed)
         return 0
+    if args.command == "bench":
+        return bench_command.main(args, sys.stdout)
     print(f"blasnet {_core.__version__}")
     print(f"BLAS: {_core.blas_config()}")
     print(f"BLAS threads: {_core.get_num_threads()}")

@@ -1,0 +1,62 @@
+"""``blasnet bench``: a short run of the benchmark, printed as tables.
+
+The full run, with more time per worker, three rounds, the machine's peak, the two-thread-pool
+scenario and a plot, is ``python bench/run.py`` in a clone of the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from .configs import CONFIGS
+from .implementations import IMPLEMENTATIONS
+from .report import markdown
+from .runner import Options, run
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``blasnet bench``."""
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS),
+                        metavar="CONFIG",
+                        help=f"networks to train: {', '.join(CONFIGS)} (default: all)")
+    parser.add_argument("--dtypes", nargs="+", choices=["float32", "float64"],
+                        default=["float32"], metavar="DTYPE",
+                        help="float32 and/or float64 (default: float32)")
+    parser.add_argument("--threads", nargs="+", type=_positive_int, default=[1], metavar="N",
+                        help="BLAS thread counts to run with (default: 1)")
+    parser.add_argument("--implementations", nargs="+", choices=list(IMPLEMENTATIONS),
+                        default=list(IMPLEMENTATIONS), metavar="IMPL",
+                        help=f"{', '.join(IMPLEMENTATIONS)} (default: all; those not "
+                             "installed are skipped)")
+    parser.add_argument("--seconds", type=_positive_float, default=0.3,
+                        help="timing budget of each worker process, split between a step "
+                             "and an epoch (default: 0.3)")
+    parser.add_argument("--rounds", type=_positive_int, default=1,
+                        help="times each worker is started, implementations taking turns "
+                             "(default: 1)")
+
+
+def main(args: argparse.Namespace, out: TextIO) -> int:
+    """Runs what ``args`` ask for, telling stderr what starts, and prints the tables to ``out``."""
+    options = Options(configs=args.configs, dtypes=args.dtypes, threads=args.threads,
+                      implementations=args.implementations, seconds=args.seconds,
+                      rounds=args.rounds, peak=False, hazard=False)
+    results = run(options, progress=lambda message: print(message, file=sys.stderr))
+    out.write(markdown(results))
+    return 0

@@ -1,0 +1,28 @@
+"""blasnet: ``Sequential.train_step`` for a step and ``Sequential.fit`` for an epoch."""
+
+from __future__ import annotations
+
+from .. import _core
+from ..sequential import Sequential
+from .configs import Config
+from .data import Problem
+from .implementations import LEARNING_RATE, Trainer
+
+
+def build(config: Config, problem: Problem, dtype: str, threads: int) -> Trainer:
+    """A blasnet network of ``config`` on ``problem`` using ``threads`` BLAS threads."""
+    _core.set_num_threads(threads)
+    layers = [_core.Dense(units, activation=config.hidden) for units in config.sizes[1:-1]]
+    layers.append(_core.Dense(config.sizes[-1], activation=config.output))
+    net = Sequential(layers, input_dim=config.sizes[0], dtype=dtype, seed=0)
+    sgd = _core.SGD(lr=LEARNING_RATE)
+    # Integer labels and C-contiguous arrays of the network's dtype reach the core as they
+    # are, so no step pays for a conversion.
+    targets = problem.labels if config.loss == "softmax_cross_entropy" else problem.T
+    X, T = problem.X[: config.batch], targets[: config.batch]
+    return Trainer(
+        step=lambda: net.train_step(X, T, loss=config.loss, optimizer=sgd),
+        epoch=lambda: net.fit(problem.X, targets, loss=config.loss, optimizer=sgd, epochs=1,
+                              batch_size=config.batch, shuffle=True),
+        computes_in=lambda: net.dtype.name,
+    )

@@ -1,0 +1,56 @@
+"""scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` as plain minibatch SGD: no momentum, no
+L2 penalty, a constant learning rate, the configuration's batch size.
+
+``partial_fit`` makes one pass over the data it is given, in batches of ``batch_size``: on one
+batch that is one training step, on the whole data set one epoch. It checks its input on every
+call, as a user's code would pay for too. scikit-learn computes in float32 when given float32
+data; :attr:`Trainer.computes_in` reports the dtype its weights really have.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+
+from .configs import Config
+from .data import Problem
+from .implementations import LEARNING_RATE, Trainer
+
+# scikit-learn's name of each blasnet activation of a hidden layer.
+ACTIVATIONS = {"relu": "relu", "sigmoid": "logistic"}
+
+
+def build(config: Config, problem: Problem, dtype: str, threads: int) -> Trainer:
+    """An MLP of ``config`` on ``problem``, every thread pool limited to ``threads``.
+
+    A classifier's output layer follows from its classes (one logistic unit for two, softmax
+    for more) and a regressor's is the identity: the configurations' outputs, each with its
+    loss.
+    """
+    neural_network = importlib.import_module("sklearn.neural_network")
+    importlib.import_module("threadpoolctl").threadpool_limits(limits=threads)
+    settings: dict[str, Any] = dict(
+        hidden_layer_sizes=config.sizes[1:-1], activation=ACTIVATIONS[config.hidden],
+        solver="sgd", alpha=0.0, batch_size=config.batch, learning_rate="constant",
+        learning_rate_init=LEARNING_RATE, momentum=0.0, nesterovs_momentum=False,
+        shuffle=True, random_state=0,
+    )
+    B = config.batch
+    if config.is_classifier:
+        model = neural_network.MLPClassifier(**settings)
+        y = problem.labels
+        classes = np.arange(max(config.sizes[-1], 2))
+        # The first call fixes the classes and draws the weights; later calls only train.
+        model.partial_fit(problem.X[:B], y[:B], classes=classes)
+    else:
+        model = neural_network.MLPRegressor(**settings)
+        y = problem.T
+        model.partial_fit(problem.X[:B], y[:B])
+    X_step, y_step = problem.X[:B], y[:B]
+    return Trainer(
+        step=lambda: model.partial_fit(X_step, y_step),
+        epoch=lambda: model.partial_fit(problem.X, y),
+        computes_in=lambda: model.coefs_[0].dtype.name,
+    )

@@ -1,0 +1,328 @@
+"""The benchmark's pure parts (gemm shapes, FLOPs, pooling, ratios, tables), one real worker per
+cheap implementation, and the command lines. The whole file runs in a few seconds: the only
+processes it starts time XOR for a few hundredths of a second."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import importlib.util
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blasnet import cli
+from blasnet.bench import CONFIGS, GemmShape, gemm_shapes, runner, step_flops
+from blasnet.bench.report import (
+    RESULTS_END,
+    RESULTS_START,
+    case_table,
+    format_ratio,
+    format_seconds,
+    hazard_slowdowns,
+    hazard_table,
+    markdown,
+    ratio_to_blasnet,
+    ratio_to_floor,
+    replace_section,
+    summary_table,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# --- configurations: gemm shapes and FLOPs, worked by hand ------------------------------------
+
+def test_xor_gemm_shapes_follow_the_storage_of_w_and_the_batch() -> None:
+    """2-2-1, batch 4: forward (ᵀ, no, n_out, B, n_in), dW (no, ᵀ, n_in, n_out, B), and dX
+    (no, no, n_in, B, n_out) for the second layer only."""
+    assert gemm_shapes(CONFIGS["xor"]) == [
+        GemmShape("forward", 0, True, False, 2, 4, 2),
+        GemmShape("forward", 1, True, False, 1, 4, 2),
+        GemmShape("dW", 0, False, True, 2, 2, 4),
+        GemmShape("dW", 1, False, True, 2, 1, 4),
+        GemmShape("dX", 1, False, False, 2, 4, 1),
+    ]
+
+
+@pytest.mark.parametrize(("name", "flops"), [
+    # 2·(2·2·4 + 1·2·4) forward, the same for dW, 2·2·4·1 for the one dX
+    ("xor", 32 + 16 + 32 + 16 + 16),
+    # 2·32·(64·64 + 64·10) forward and dW each, 2·32·64·10 dX
+    ("digits", 2 * 303_104 + 40_960),
+    # 2·128·(784·256 + 256·256 + 256·10) forward and dW each, 2·128·(256·256 + 256·10) dX
+    ("mnist", 2 * 68_812_800 + 17_432_576),
+    # 2·256·(1024·2048 + 2048·2048 + 2048·1024) forward and dW each,
+    # 2·256·(2048·2048 + 2048·1024) dX
+    ("wide", 2 * 4_294_967_296 + 3_221_225_472),
+])
+def test_step_flops_by_hand(name: str, flops: int) -> None:
+    assert step_flops(CONFIGS[name]) == flops
+
+
+def test_every_config_has_a_forward_and_dw_per_layer_and_no_dx_for_the_first() -> None:
+    for config in CONFIGS.values():
+        roles = [(shape.role, shape.layer) for shape in gemm_shapes(config)]
+        n_layers = len(config.sizes) - 1
+        assert roles.count(("dX", 0)) == 0
+        assert len(roles) == 3 * n_layers - 1
+        assert {shape.n for shape in gemm_shapes(config) if shape.role == "forward"} == {
+            config.batch}
+
+
+# --- pooling, ratios and tables on made-up samples ------------------------------------------
+
+def _trained(step: float, epoch: float, computes_in: str = "float64") -> dict[str, Any]:
+    return {"computes_in": computes_in, "memory_mb": 1.5,
+            "step": runner.summarize([[step * 1.1, step], [step]]),
+            "epoch": runner.summarize([[epoch]])}
+
+
+def _results() -> dict[str, Any]:
+    """A made-up run of mnist in float64 at one thread: numpy 6.1 times blasnet's step, torch
+    failed, the floor 0.8 of blasnet's step."""
+    case = {
+        "config": "mnist", "label": "784-256-256-10", "dtype": "float64", "threads": 1,
+        "batch": 128, "epoch_samples": 1024, "step_flops": step_flops(CONFIGS["mnist"]),
+        "floor": {"seconds": 0.0016, "gemms": []},
+        "implementations": {"blasnet": _trained(0.002, 0.02),
+                            "numpy": _trained(0.0122, 0.1),
+                            "torch": {"error": "worker exited with 1"}},
+    }
+    return {
+        "environment": {"date": "today", "cpu": "a CPU", "cpu_count": 2, "platform": "Linux",
+                        "python": "3", "blas": "OpenBLAS", "versions": {"numpy": "2"}},
+        "options": {"rounds": 3, "seconds": 1.0},
+        "skipped": {"sklearn": "skipped: scikit-learn not installed"},
+        "peak": [{"dtype": "float64", "threads": 1, "size": 2048, "gflops": 38.04}],
+        "cases": [case],
+        "hazard": {"threads": 2, "matmul": [256, 784, 256], "config": "mnist",
+                   "dtype": "float32", "imported_first": {"numpy": {
+                       "numpy": {"alone": {"median": 0.001}, "alternating": {"median": 0.004}},
+                       "blasnet": {"alone": {"median": 0.002}, "alternating": {"median": 0.003}},
+                   }}},
+        "seconds": 600.0,
+    }
+
+
+def test_summarize_pools_the_rounds_and_keeps_each_rounds_median() -> None:
+    assert runner.summarize([[0.3, 0.1, 0.2], [0.4, 0.5]]) == {
+        "n": 5, "min": 0.1, "median": 0.3, "round_medians": [0.2, 0.45]}
+
+
+def test_ratios_are_of_medians() -> None:
+    case = _results()["cases"][0]
+    assert ratio_to_blasnet(case, "numpy") == pytest.approx(6.1)
+    assert ratio_to_blasnet(case, "numpy", "epoch") == pytest.approx(5.0)
+    assert ratio_to_blasnet(case, "torch") is None  # failed
+    assert ratio_to_blasnet(case, "sklearn") is None  # not run
+    assert ratio_to_floor(case, "blasnet") == pytest.approx(1.25)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (2.5, "2.5 s"), (0.151, "151 ms"), (0.00245, "2.45 ms"), (3.1e-6, "3.1 µs")])
+def test_format_seconds(seconds: float, text: str) -> None:
+    assert format_seconds(seconds) == text
+
+
+@pytest.mark.parametrize(("ratio", "text"), [
+    (6.12, "6.1×"), (0.984, "0.98×"), (145.4, "145×"), (None, "–")])
+def test_format_ratio(ratio: float | None, text: str) -> None:
+    assert format_ratio(ratio) == text
+
+
+def _row(table: str, *cells: str) -> list[str]:
+    """The cells of the first row of a Markdown table that starts with ``cells``."""
+    for line in table.splitlines():
+        row = [cell.strip() for cell in line.strip("|").split("|")]
+        if row[: len(cells)] == list(cells):
+            return row
+    raise AssertionError(f"no row starting with {cells} in\n{table}")
+
+
+def test_summary_table_shows_ratios_to_blasnet_and_blasnet_to_the_floor() -> None:
+    table = summary_table(_results())
+    assert table.splitlines()[0].split(" | ")[3:] == [
+        "blasnet step", "blasnet/floor", "numpy/blasnet", "torch/blasnet |"]
+    assert _row(table, "mnist 784-256-256-10", "float64", "1") == [
+        "mnist 784-256-256-10", "float64", "1", "2 ms", "1.2×", "6.1×", "–"]
+
+
+def test_case_table_rows_of_an_implementation_a_failure_and_the_floor() -> None:
+    table = case_table(_results(), "mnist")
+    numpy_row = _row(table, "float64", "1", "numpy")
+    # 128 samples / 12.2 ms; 155 MFLOP / 12.2 ms
+    assert numpy_row[3:10] == ["float64", "12.2 ms", "12.2 ms", "10.5 k", "12.7 G", "6.1×",
+                               "7.6×"]
+    assert _row(table, "float64", "1", "torch")[3] == "failed (see results.json)"
+    floor_row = _row(table, "float64", "1", "GEMM floor")
+    assert floor_row[5:10] == ["1.6 ms", "80 k", "96.9 G", "0.80×", "1.0×"]
+
+
+def test_hazard_slowdowns_per_side_and_per_turn() -> None:
+    hazard = _results()["hazard"]
+    assert hazard_slowdowns(hazard["imported_first"]["numpy"]) == {
+        "numpy": pytest.approx(4.0), "blasnet": pytest.approx(1.5), "turn": pytest.approx(7 / 3)}
+    assert _row(hazard_table(hazard), "numpy first", "one turn (matmul, then step)")[2:] == [
+        "3 ms", "7 ms", "2.3×"]
+
+
+def test_markdown_names_skipped_implementations_and_every_section() -> None:
+    text = markdown(_results())
+    assert "- sklearn: skipped: scikit-learn not installed" in text
+    for heading in ("### Peak", "### One training step", "### One epoch", "### mnist: ",
+                    "### Two thread pools"):
+        assert heading in text
+    assert "the run took 10.0 min" in text
+    assert "reinstalled" not in text
+
+
+def test_markdown_warns_when_blasnet_was_reinstalled_during_the_run() -> None:
+    results = _results()
+    results["environment"]["reinstalled_during_run"] = True
+    assert "blasnet was reinstalled during this run" in markdown(results)
+
+
+def test_replace_section_keeps_what_is_outside_the_markers() -> None:
+    text = f"# Title\n\n{RESULTS_START}\nold table\n{RESULTS_END}\nfooter\n"
+    replaced = replace_section(text, "new table\n")
+    assert replaced == f"# Title\n\n{RESULTS_START}\nnew table\n{RESULTS_END}\nfooter\n"
+    assert replace_section(replaced, "new table\n") == replaced
+    with pytest.raises(ValueError, match="results"):
+        replace_section("no markers", "new")
+
+
+def test_the_readme_has_the_markers() -> None:
+    replace_section((ROOT / "bench" / "README.md").read_text(encoding="utf-8"), "")
+
+
+# --- the runner with its workers replaced ---------------------------------------------------
+
+def test_rounds_take_turns_and_a_failing_worker_is_not_started_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[str] = []
+
+    def fake_worker(task: str, threads: int, arguments: Sequence[str],
+                    first: str = "numpy") -> dict[str, Any]:
+        name = arguments[-1] if task == "train" else task
+        started.append(name)
+        if name == "numpy":
+            raise runner.WorkerError("numpy worker exited with 1")
+        if task == "floor":
+            return {"gemms": [{"role": "forward", "layer": 0, "m": 1, "n": 4, "k": 2,
+                               "seconds": [1e-6, 2e-6]}]}
+        return {"computes_in": "float32", "step": [1e-5], "epoch": [1e-4], "memory_mb": None}
+
+    monkeypatch.setattr(runner, "run_worker", fake_worker)
+    options = runner.Options(configs=["xor"], dtypes=["float32"], threads=[1],
+                             implementations=["blasnet", "numpy"], rounds=3, peak=False,
+                             hazard=False)
+    results = runner.run(options)
+    # round 1 from blasnet, round 2 from numpy (which failed in round 1), round 3 from floor
+    assert started == ["blasnet", "numpy", "floor", "floor", "blasnet", "floor", "blasnet"]
+    measured = results["cases"][0]["implementations"]
+    assert measured["numpy"] == {"error": "numpy worker exited with 1"}
+    assert measured["blasnet"]["step"]["n"] == 3
+    assert results["cases"][0]["floor"]["seconds"] == pytest.approx(1.5e-6)
+
+
+# --- real workers, a few hundredths of a second each -----------------------------------------
+
+@pytest.mark.parametrize(("implementation", "dtype"), [("blasnet", "float64"),
+                                                       ("numpy", "float32")])
+def test_worker_times_xor_and_prints_json(implementation: str, dtype: str) -> None:
+    """The worker's JSON has positive step and epoch times, a growth of memory, and the dtype
+    asked for (the NumPy reference stays in float32)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "blasnet.bench.worker", "train", "--implementation",
+         implementation, "--config", "xor", "--dtype", dtype, "--threads", "1",
+         "--seconds", "0.02"],
+        capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    assert result["computes_in"] == dtype
+    assert len(result["step"]) >= 3 and len(result["epoch"]) >= 1
+    assert all(0 < t < 1 for t in result["step"] + result["epoch"])
+    # an epoch is 16 steps of the same batch size
+    assert min(result["epoch"]) > min(result["step"])
+    assert result["memory_mb"] is None or result["memory_mb"] >= 0
+
+
+# --- the command lines -------------------------------------------------------------------------
+
+def test_bench_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["bench", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: blasnet bench" in out
+    for option in ("--configs", "--dtypes", "--threads", "--seconds", "--implementations"):
+        assert option in out
+
+
+def test_bench_rejects_a_non_positive_budget(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["bench", "--seconds", "0"])
+    assert exit_info.value.code == 2
+    assert "must be positive" in capsys.readouterr().err
+
+
+def _without(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
+    """Make importlib.util.find_spec report ``modules`` as not installed."""
+    find_spec = importlib.util.find_spec
+
+    def fake_find_spec(name: str, package: str | None = None) -> Any:
+        return None if name in modules else find_spec(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", fake_find_spec)
+
+
+def test_bench_skips_a_missing_implementation_with_a_note(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _without(monkeypatch, "torch")
+    status = cli.main(["bench", "--configs", "xor", "--dtypes", "float64", "--implementations",
+                       "blasnet", "torch", "--seconds", "0.02"])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "- torch: skipped: torch not installed (pip install 'blasnet[bench]')" in out
+    assert "| float64 | 1 | blasnet | float64 |" in out
+    assert "| torch |" not in out
+
+
+def test_full_run_script_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    assert spec is not None and spec.loader is not None
+    run_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_script)
+    _without(monkeypatch, "torch", "sklearn")
+    assert run_script.main([]) == 1
+    err = capsys.readouterr().err
+    assert "needs torch, scikit-learn" in err
+    assert "pip install '.[bench]'" in err
+
+
+def test_plot_draws_a_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from blasnet.bench.plot import plot_step_times
+
+    path = tmp_path / "step_times.png"
+    plot_step_times(_results(), path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- docstrings -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("module", [
+    "blasnet.bench", "blasnet.bench.configs", "blasnet.bench.data",
+    "blasnet.bench.implementations", "blasnet.bench.timing", "blasnet.bench.report",
+    "blasnet.bench.runner"])
+def test_docstring_examples(module: str) -> None:
+    """Every example in the benchmark's docstrings runs and shows what it claims."""
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0
+    assert result.failed == 0
