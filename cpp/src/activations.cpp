@@ -9,17 +9,6 @@
 namespace blasnet {
 namespace {
 
-// Y(:, j) = softmax(Z(:, j)), shifted by the column maximum so exp never overflows.
-template <typename T>
-void softmax_column(const T* z, T* y, std::size_t n) {
-  const T zmax = *std::max_element(z, z + n);
-  for (std::size_t i = 0; i < n; ++i) y[i] = detail::exp_nonpositive(z[i] - zmax);
-  T sum = 0;
-  for (std::size_t i = 0; i < n; ++i) sum += y[i];
-  const T inv = T(1) / sum;
-  for (std::size_t i = 0; i < n; ++i) y[i] *= inv;
-}
-
 // One pass per column: z += b, y = f(z).
 template <typename T, typename F>
 void map_columns(const T* b, MatrixView<T> Z, MatrixView<T> Y, F f) {
@@ -31,6 +20,59 @@ void map_columns(const T* b, MatrixView<T> Z, MatrixView<T> Y, F f) {
       z[i] = zi;
       y[i] = f(zi);
     }
+  }
+}
+
+// y = f(z) for an f dear enough (an exponential) that it pays to run it as one long loop over
+// the whole block: short columns (a few output units) would leave the vectorized loop's
+// iterations too few to overlap the polynomial's latency. Z and Y are contiguous here.
+template <typename T, typename F>
+void map_block(MatrixView<const T> Z, MatrixView<T> Y, F f) {
+  const T* z = Z.data;
+  T* y = Y.data;
+  const std::size_t size = Z.rows * Z.cols;
+  for (std::size_t k = 0; k < size; ++k) y[k] = f(z[k]);
+}
+
+template <typename T>
+bool contiguous(const MatrixView<T>& M) {
+  return M.ld == M.rows;
+}
+
+// σ(z) from e = e^{−|z|} ≤ 1 on either side of 0, without a branch, so loops vectorize.
+template <typename T>
+T sigmoid_nonbranching(T z) {
+  const T e = detail::exp_nonpositive(z < 0 ? z : -z);
+  return (z < 0 ? e : T(1)) / (T(1) + e);
+}
+
+// Y(:, j) = softmax(Z(:, j)) = e^{z − max z} / Σ e^{z − max z}: the shift keeps exp from
+// overflowing. Bias and shift per column, the exponentials over the whole block, then each
+// column normalised.
+template <typename T>
+void softmax_forward(const T* b, MatrixView<T> Z, MatrixView<T> Y) {
+  const std::size_t n = Z.rows;
+  for (std::size_t j = 0; j < Z.cols; ++j) {
+    T* z = Z.column(j);
+    T* y = Y.column(j);
+    for (std::size_t i = 0; i < n; ++i) z[i] += b[i];
+    const T zmax = *std::max_element(z, z + n);
+    for (std::size_t i = 0; i < n; ++i) y[i] = z[i] - zmax;
+  }
+  const auto exp = [](T v) { return detail::exp_nonpositive(v); };
+  if (contiguous(Y)) {
+    map_block<T>(Y, Y, exp);
+  } else {
+    for (std::size_t j = 0; j < Y.cols; ++j) {
+      map_block<T>(MatrixView<const T>(Y.column(j), n, 1), MatrixView<T>(Y.column(j), n, 1), exp);
+    }
+  }
+  for (std::size_t j = 0; j < Y.cols; ++j) {
+    T* y = Y.column(j);
+    T sum = 0;
+    for (std::size_t i = 0; i < n; ++i) sum += y[i];
+    const T inv = T(1) / sum;
+    for (std::size_t i = 0; i < n; ++i) y[i] *= inv;
   }
 }
 
@@ -73,11 +115,11 @@ void activation_forward(Activation a, const T* b, MatrixView<T> Z, MatrixView<T>
     case Activation::identity:
       return map_columns(b, Z, Y, [](T z) { return z; });
     case Activation::sigmoid:
-      // σ(z) from e = e^{−|z|} ≤ 1 on either side of 0, without a branch: the loop vectorizes.
-      return map_columns(b, Z, Y, [](T z) {
-        const T e = detail::exp_nonpositive(z < 0 ? z : -z);
-        return (z < 0 ? e : T(1)) / (T(1) + e);
-      });
+      if (contiguous(Z) && contiguous(Y)) {
+        map_columns(b, Z, Z, [](T z) { return z; });
+        return map_block<T>(Z, Y, sigmoid_nonbranching<T>);
+      }
+      return map_columns(b, Z, Y, sigmoid_nonbranching<T>);
     case Activation::tanh:
       return map_columns(b, Z, Y, [](T z) { return std::tanh(z); });
     case Activation::relu:
@@ -86,9 +128,7 @@ void activation_forward(Activation a, const T* b, MatrixView<T> Z, MatrixView<T>
       // The note's sgn unit as a 0/1 indicator: y = 1 if z ≥ 0, else 0.
       return map_columns(b, Z, Y, [](T z) { return z >= 0 ? T(1) : T(0); });
     case Activation::softmax:
-      map_columns(b, Z, Z, [](T z) { return z; });
-      for (std::size_t j = 0; j < Z.cols; ++j) softmax_column(Z.column(j), Y.column(j), Z.rows);
-      return;
+      return softmax_forward(b, Z, Y);
   }
 }
 
