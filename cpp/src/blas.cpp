@@ -37,22 +37,62 @@ blasint to_blasint(std::size_t v) {
 // BLAS rejects a leading dimension of 0 even for empty matrices.
 blasint to_ld(std::size_t v) { return to_blasint(v == 0 ? 1 : v); }
 
+// The routines of one precision, so that the dispatch below is written once.
+struct SingleRoutines {
+  static constexpr auto gemm = &BLASNET_BLAS(cblas_sgemm);
+  static constexpr auto gemv = &BLASNET_BLAS(cblas_sgemv);
+};
+struct DoubleRoutines {
+  static constexpr auto gemm = &BLASNET_BLAS(cblas_dgemm);
+  static constexpr auto gemv = &BLASNET_BLAS(cblas_dgemv);
+};
+
+// A product with a single column (one sample) or a single row is a matrix-vector product.
+// gemm would still pack the whole matrix for it, which made a one-sample forward through a
+// 64×64 layer cost ~1.7 µs instead of ~0.1 µs; gemv reads it once. beta = 0 promises that C is
+// not read, so C is cleared first and the product added to it.
+template <typename Routines, typename T>
+void product(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
+             const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+             std::size_t ldc) {
+  const bool no_a = ta == Transpose::no;
+  const bool no_b = tb == Transpose::no;
+  if (k > 0 && (n == 1 || m == 1)) {
+    const std::size_t c_stride = n == 1 ? 1 : ldc;
+    const std::size_t length = n == 1 ? m : n;
+    if (beta == T(0)) {
+      for (std::size_t i = 0; i < length; ++i) c[i * c_stride] = T(0);
+      beta = T(1);
+    }
+    if (n == 1) {
+      // C (m×1) = op(A) (m×k) · op(B), op(B) a k-vector
+      Routines::gemv(CblasColMajor, to_cblas(ta), to_blasint(no_a ? m : k),
+                     to_blasint(no_a ? k : m), alpha, a, to_ld(lda), b,
+                     to_blasint(no_b ? 1 : ldb), beta, c, 1);
+    } else {
+      // Cᵀ (n×1) = op(B)ᵀ (n×k) · op(A)ᵀ, op(A) a k-vector stored as a row of A or a column
+      Routines::gemv(CblasColMajor, no_b ? CblasTrans : CblasNoTrans, to_blasint(no_b ? k : n),
+                     to_blasint(no_b ? n : k), alpha, b, to_ld(ldb), a,
+                     to_blasint(no_a ? lda : 1), beta, c, to_blasint(ldc));
+    }
+    return;
+  }
+  Routines::gemm(CblasColMajor, to_cblas(ta), to_cblas(tb), to_blasint(m), to_blasint(n),
+                 to_blasint(k), alpha, a, to_ld(lda), b, to_ld(ldb), beta, c, to_ld(ldc));
+}
+
 }  // namespace
 
 void gemm(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
           const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
           std::size_t ldc) {
-  BLASNET_BLAS(cblas_sgemm)(CblasColMajor, to_cblas(ta), to_cblas(tb), to_blasint(m),
-                            to_blasint(n), to_blasint(k), alpha, a, to_ld(lda), b, to_ld(ldb),
-                            beta, c, to_ld(ldc));
+  product<SingleRoutines>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void gemm(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, double alpha,
           const double* a, std::size_t lda, const double* b, std::size_t ldb, double beta,
           double* c, std::size_t ldc) {
-  BLASNET_BLAS(cblas_dgemm)(CblasColMajor, to_cblas(ta), to_cblas(tb), to_blasint(m),
-                            to_blasint(n), to_blasint(k), alpha, a, to_ld(lda), b, to_ld(ldb),
-                            beta, c, to_ld(ldc));
+  product<DoubleRoutines>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 template <typename T>

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 
 #include "blasnet/blas.hpp"
 #include "reference.hpp"
@@ -26,8 +27,8 @@ TYPED_TEST_SUITE(GemmTest, Scalars);
 // op(A) (m×k) · op(B) (k×n) -> C (m×n) with every operand a view into a taller buffer, so a
 // mix-up of rows and leading dimension cannot cancel out. The padding rows of C must survive.
 template <typename T>
-void check_against_loop(Transpose ta, Transpose tb, bool use_views, double tol) {
-  const std::size_t m = 5, n = 4, k = 3;
+void check_against_loop(Transpose ta, Transpose tb, bool use_views, double tol,
+                        std::size_t m = 5, std::size_t n = 4, std::size_t k = 3) {
   const bool at = ta == Transpose::yes, bt = tb == Transpose::yes;
   const Matrix<T> A = random_matrix<T>(at ? k : m, at ? m : k, 1, -1, 1, (at ? k : m) + 2);
   const Matrix<T> B = random_matrix<T>(bt ? n : k, bt ? k : n, 2, -1, 1, (bt ? n : k) + 3);
@@ -66,6 +67,34 @@ TYPED_TEST(GemmTest, ViewOverloadMatchesLoopForAllTransposes) {
       check_against_loop<TypeParam>(ta, tb, true, TestFixture::tol);
     }
   }
+}
+
+// One column (a single sample) or one row goes through gemv instead of gemm: every stride of
+// the vector cases (a row of A or of C, a transposed B) is checked against the loop.
+TYPED_TEST(GemmTest, VectorShapesMatchLoop) {
+  for (const auto& [m, n, k] : {std::tuple{5, 1, 3}, std::tuple{1, 4, 3}, std::tuple{1, 1, 3}}) {
+    for (Transpose ta : {Transpose::no, Transpose::yes}) {
+      for (Transpose tb : {Transpose::no, Transpose::yes}) {
+        for (bool views : {false, true}) {
+          SCOPED_TRACE(std::to_string(m) + "×" + std::to_string(n) + "×" + std::to_string(k) +
+                       (ta == Transpose::yes ? " T" : " N") + (tb == Transpose::yes ? "T" : "N"));
+          check_against_loop<TypeParam>(ta, tb, views, TestFixture::tol, m, n, k);
+        }
+      }
+    }
+  }
+}
+
+// The matrix-vector path keeps gemm's promise for beta = 0 too: C's old NaN is not read.
+TYPED_TEST(GemmTest, VectorBetaZeroOverwritesNaN) {
+  using T = TypeParam;
+  const Matrix<T> A = random_matrix<T>(3, 4, 6);
+  const Matrix<T> x = random_matrix<T>(3, 1, 7);
+  Matrix<T> y(4, 1, 0, std::nan(""));
+  Matrix<T> expected(4, 1);
+  blasnet_test::naive_gemm(Transpose::yes, Transpose::no, T(1), A, x, T(0), expected);
+  blasnet::gemm<T>(Transpose::yes, Transpose::no, T(1), A.view(), x.view(), T(0), y.view());
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_NEAR(y(i, 0), expected(i, 0), TestFixture::tol);
 }
 
 // beta = 0 must ignore what C held, NaN included (BLAS reads C only when beta ≠ 0).
