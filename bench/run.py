@@ -1,5 +1,5 @@
 """The full benchmark run: every configuration, dtype and thread count, in rounds of workers,
-with the machine's gemm peak and the two-thread-pool scenario.
+with the machine's gemm peak, the single-sample forward and the two-thread-pool scenario.
 
 Writes, next to this file, results.json (every median and minimum), step_times.png and the
 results section of README.md; prints the tables too.
@@ -9,6 +9,8 @@ results section of README.md; prints the tables too.
     python bench/run.py          # about 12 minutes on a 2-core machine
     python bench/run.py --seconds 0.3 --rounds 1    # a rougher run in about 4
     python bench/run.py --report-only               # plot and README again from results.json
+    python bench/run.py --latency-only              # the single-sample forward alone (about a
+                                                    # minute), merged into results.json
 """
 
 from __future__ import annotations
@@ -40,9 +42,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="timing budget of each worker process (default: 1.0)")
     parser.add_argument("--rounds", type=int,
                         help="workers per implementation and case, taking turns (default: 3)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="measure nothing: draw the plot and rewrite the README from the "
-                             "existing results.json")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--report-only", action="store_true",
+                      help="measure nothing: draw the plot and rewrite the README from the "
+                           "existing results.json")
+    only.add_argument("--latency-only", action="store_true",
+                      help="measure only the single-sample forward, replace it in the "
+                           "existing results.json, then draw and rewrite as --report-only")
     args = parser.parse_args(argv)
 
     missing = missing_packages()
@@ -55,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from blasnet.bench import Options, run
     from blasnet.bench.plot import plot_step_times
     from blasnet.bench.report import markdown, replace_section
+    from blasnet.bench.runner import merge_latency
 
     results_path = HERE / "results.json"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
@@ -74,7 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         # Unset options keep Options' defaults, which are the full run's.
         chosen = {name: value for name, value in (("seconds", args.seconds),
                                                   ("rounds", args.rounds)) if value is not None}
-        results = run(Options(**chosen), progress)
+        if args.latency_only:
+            # Read before measuring: a missing or broken results.json stops the run at once.
+            earlier = json.loads(results_path.read_text(encoding="utf-8"))
+            measured = run(Options(configs=(), peak=False, hazard=False, **chosen), progress)
+            results = merge_latency(earlier, measured)
+        else:
+            results = run(Options(**chosen), progress)
         # Written first: the measurements survive whatever goes wrong in drawing or writing.
         results_path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     plot_step_times(results, HERE / "step_times.png")

@@ -8,6 +8,7 @@ import doctest
 import importlib
 import importlib.util
 import json
+import statistics
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from blasnet.bench.report import (
     format_seconds,
     hazard_slowdowns,
     hazard_table,
+    latency_table,
     markdown,
     ratio_to_blasnet,
     ratio_to_floor,
@@ -106,8 +108,22 @@ def _results() -> dict[str, Any]:
                        "numpy": {"alone": {"median": 0.001}, "alternating": {"median": 0.004}},
                        "blasnet": {"alone": {"median": 0.002}, "alternating": {"median": 0.003}},
                    }}},
+        "latency": _latency(),
         "seconds": 600.0,
     }
+
+
+def _forward(median: float) -> dict[str, Any]:
+    return {"computes_in": "float32", "forward": {"n": 2, "min": median / 2, "median": median}}
+
+
+def _latency() -> dict[str, Any]:
+    """A made-up single-sample forward in float32: numpy 4.5 times blasnet's 2 µs, torch
+    failed."""
+    return {"config": "digits", "label": "64-64-10", "threads": 1, "cases": [
+        {"dtype": "float32", "implementations": {
+            "blasnet": _forward(2e-6), "numpy": _forward(9e-6),
+            "torch": {"error": "worker exited with 1"}}}]}
 
 
 def test_summarize_pools_the_rounds_and_keeps_each_rounds_median() -> None:
@@ -172,12 +188,26 @@ def test_hazard_slowdowns_per_side_and_per_turn() -> None:
         "3 ms", "7 ms", "2.3×"]
 
 
+def test_latency_table_shows_min_median_and_ratio_of_medians() -> None:
+    table = latency_table(_latency())
+    assert table.splitlines()[0] == (
+        "| dtype | implementation | computes in | min | median | ÷ blasnet |")
+    assert _row(table, "float32", "blasnet") == [
+        "float32", "blasnet", "float32", "1 µs", "2 µs", "1.0×"]
+    assert _row(table, "float32", "numpy") == [
+        "float32", "numpy", "float32", "4.5 µs", "9 µs", "4.5×"]
+    assert _row(table, "float32", "torch")[2] == "failed (see results.json)"
+
+
 def test_markdown_names_skipped_implementations_and_every_section() -> None:
     text = markdown(_results())
     assert "- sklearn: skipped: scikit-learn not installed" in text
-    for heading in ("### Peak", "### One training step", "### One epoch", "### mnist: ",
-                    "### Two thread pools"):
-        assert heading in text
+    headings = ("### Peak", "### One training step", "### One epoch",
+                "### Single-sample forward (digits 64-64-10)", "### mnist: ",
+                "### Two thread pools")
+    positions = [text.index(heading) for heading in headings]
+    # the single-sample forward comes right after the epoch summary
+    assert positions == sorted(positions)
     assert "the run took 10.0 min" in text
     assert "reinstalled" not in text
 
@@ -186,6 +216,28 @@ def test_markdown_warns_when_blasnet_was_reinstalled_during_the_run() -> None:
     results = _results()
     results["environment"]["reinstalled_during_run"] = True
     assert "blasnet was reinstalled during this run" in markdown(results)
+
+
+def test_merge_latency_replaces_only_the_latency_and_says_when_it_was_measured() -> None:
+    earlier = _results()
+    new = _latency()
+    new["cases"][0]["dtype"] = "float64"
+    measured = {"environment": {"date": "later", "load_average": 0.25},
+                "options": {"rounds": 2, "seconds": 0.5},
+                "skipped": {"sklearn": "skipped: scikit-learn not installed"},
+                "cases": [], "latency": new}
+    merged = runner.merge_latency(earlier, measured)
+    assert {key: value for key, value in merged.items() if key != "latency"} == {
+        key: value for key, value in _results().items() if key != "latency"}
+    assert merged["latency"]["cases"] == new["cases"]
+    assert merged["latency"]["measured"] == {
+        "date": "later", "load_average": 0.25, "rounds": 2, "seconds": 0.5,
+        "skipped": {"sklearn": "skipped: scikit-learn not installed"}}
+    assert earlier["latency"]["cases"][0]["dtype"] == "float32"  # not changed in place
+    text = markdown(merged)
+    assert ("Measured apart from the rest on later: 2 round(s) of workers with a 0.5 s budget "
+            "each. One-minute load average before the run: 0.25.") in text
+    assert "| float64 | numpy | float32 | 4.5 µs | 9 µs | 4.5× |" in text
 
 
 def test_replace_section_keeps_what_is_outside_the_markers() -> None:
@@ -221,7 +273,7 @@ def test_rounds_take_turns_and_a_failing_worker_is_not_started_again(
     monkeypatch.setattr(runner, "run_worker", fake_worker)
     options = runner.Options(configs=["xor"], dtypes=["float32"], threads=[1],
                              implementations=["blasnet", "numpy"], rounds=3, peak=False,
-                             hazard=False)
+                             latency=False, hazard=False)
     results = runner.run(options)
     # round 1 from blasnet, round 2 from numpy (which failed in round 1), round 3 from floor
     assert started == ["blasnet", "numpy", "floor", "floor", "blasnet", "floor", "blasnet"]
@@ -229,6 +281,35 @@ def test_rounds_take_turns_and_a_failing_worker_is_not_started_again(
     assert measured["numpy"] == {"error": "numpy worker exited with 1"}
     assert measured["blasnet"]["step"]["n"] == 3
     assert results["cases"][0]["floor"]["seconds"] == pytest.approx(1.5e-6)
+
+
+def test_latency_rounds_take_turns_at_one_thread_per_dtype(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[tuple[str, int, str, str]] = []
+
+    def fake_worker(task: str, threads: int, arguments: Sequence[str],
+                    first: str = "numpy") -> dict[str, Any]:
+        dtype, name = arguments[arguments.index("--dtype") + 1], arguments[-1]
+        started.append((task, threads, dtype, name))
+        if name == "numpy":
+            raise runner.WorkerError("numpy worker exited with 1")
+        return {"computes_in": dtype, "forward": [3e-6, 1e-6, 2e-6]}
+
+    monkeypatch.setattr(runner, "run_worker", fake_worker)
+    options = runner.Options(configs=[], dtypes=["float32", "float64"], threads=[2],
+                             implementations=["blasnet", "numpy"], rounds=2, peak=False,
+                             hazard=False)
+    latency = runner.run(options)["latency"]
+    # round 2 starts from numpy, which failed in round 1 and is not started again
+    assert started == [("latency", 1, dtype, name) for dtype in ("float32", "float64")
+                       for name in ("blasnet", "numpy", "blasnet")]
+    assert (latency["config"], latency["threads"]) == ("digits", 1)
+    assert [case["dtype"] for case in latency["cases"]] == ["float32", "float64"]
+    measured = latency["cases"][1]["implementations"]
+    assert measured["numpy"] == {"error": "numpy worker exited with 1"}
+    assert measured["blasnet"]["computes_in"] == "float64"
+    assert measured["blasnet"]["forward"]["n"] == 6
+    assert measured["blasnet"]["forward"]["median"] == pytest.approx(2e-6)
 
 
 # --- real workers, a few hundredths of a second each -----------------------------------------
@@ -252,6 +333,20 @@ def test_worker_times_xor_and_prints_json(implementation: str, dtype: str) -> No
     assert result["memory_mb"] is None or result["memory_mb"] >= 0
 
 
+def test_latency_worker_times_a_blasnet_forward_of_one_digits_sample() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "blasnet.bench.worker", "latency", "--implementation",
+         "blasnet", "--config", "digits", "--dtype", "float32", "--threads", "1",
+         "--seconds", "0.02"],
+        capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    assert result["computes_in"] == "float32"
+    assert len(result["forward"]) >= 3
+    assert min(result["forward"]) > 0
+    # a forward of one sample through 64-64-10 takes microseconds, not tenths of milliseconds
+    assert statistics.median(result["forward"]) < 1e-4
+
+
 # --- the command lines -------------------------------------------------------------------------
 
 def test_bench_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -260,7 +355,8 @@ def test_bench_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "usage: blasnet bench" in out
-    for option in ("--configs", "--dtypes", "--threads", "--seconds", "--implementations"):
+    for option in ("--configs", "--dtypes", "--threads", "--seconds", "--implementations",
+                   "--latency"):
         assert option in out
 
 

@@ -50,13 +50,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=_positive_int, default=1,
                         help="times each worker is started, implementations taking turns "
                              "(default: 1)")
+    parser.add_argument("--latency", action="store_true",
+                        help="also time each implementation's forward on a single sample of "
+                             "the digits network, in each dtype at 1 thread (a few seconds)")
 
 
 def main(args: argparse.Namespace, out: TextIO) -> int:
     """Runs what ``args`` ask for, telling stderr what starts, and prints the tables to ``out``."""
     options = Options(configs=args.configs, dtypes=args.dtypes, threads=args.threads,
                       implementations=args.implementations, seconds=args.seconds,
-                      rounds=args.rounds, peak=False, hazard=False)
+                      rounds=args.rounds, peak=False, latency=args.latency, hazard=False)
     results = run(options, progress=lambda message: print(message, file=sys.stderr))
     out.write(markdown(results))
     return 0

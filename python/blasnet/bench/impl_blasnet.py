@@ -1,4 +1,5 @@
-"""blasnet: ``Sequential.train_step`` for a step and ``Sequential.fit`` for an epoch."""
+"""blasnet: ``Sequential.train_step`` for a step, ``Sequential.fit`` for an epoch and
+``Sequential.forward`` for one sample."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ def build(config: Config, problem: Problem, dtype: str, threads: int) -> Trainer
     # are, so no step pays for a conversion.
     targets = problem.labels if config.loss == "softmax_cross_entropy" else problem.T
     X, T = problem.X[: config.batch], targets[: config.batch]
+    sample = problem.X[:1]
     return Trainer(
         step=lambda: net.train_step(X, T, loss=config.loss, optimizer=sgd),
         epoch=lambda: net.fit(problem.X, targets, loss=config.loss, optimizer=sgd, epochs=1,
                               batch_size=config.batch, shuffle=True),
+        forward=lambda: net.forward(sample),
         computes_in=lambda: net.dtype.name,
     )

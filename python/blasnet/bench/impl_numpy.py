@@ -1,5 +1,6 @@
-"""The NumPy reference of the note (:mod:`blasnet.reference`): ``backward`` then ``sgd_step``,
-with the data in the note's layout, samples as columns (``X.T``, a view, not a copy)."""
+"""The NumPy reference of the note (:mod:`blasnet.reference`): ``backward`` then ``sgd_step``
+to train and ``forward`` for one sample, with the data in the note's layout, samples as columns
+(``X.T``, a view, not a copy)."""
 
 from __future__ import annotations
 
@@ -47,8 +48,10 @@ def build(config: Config, problem: Problem, dtype: str, threads: int) -> Trainer
     # Dense targets of the data's dtype, never integer labels: the reference's own one-hot
     # of labels is float64 and would lift a float32 run to float64.
     X_batch, T_batch, _ = problem.batch(B)
+    sample_cols = problem.X[:1].T
     return Trainer(
         step=lambda: train(X_batch.T, T_batch.T),
         epoch=epoch,
+        forward=lambda: reference.forward(params, config.activations, sample_cols),
         computes_in=lambda: params["0.W"].dtype.name,
     )

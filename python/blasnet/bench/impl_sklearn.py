@@ -2,8 +2,9 @@
 L2 penalty, a constant learning rate, the configuration's batch size.
 
 ``partial_fit`` makes one pass over the data it is given, in batches of ``batch_size``: on one
-batch that is one training step, on the whole data set one epoch. It checks its input on every
-call, as a user's code would pay for too. scikit-learn computes in float32 when given float32
+batch that is one training step, on the whole data set one epoch. A forward is
+``predict_proba`` of one sample (``predict`` for a regressor, which has no probabilities). Every
+call checks its input, as a user's code would pay for too. scikit-learn computes in float32 when given float32
 data; :attr:`Trainer.computes_in` reports the dtype its weights really have.
 """
 
@@ -49,8 +50,11 @@ def build(config: Config, problem: Problem, dtype: str, threads: int) -> Trainer
         y = problem.T
         model.partial_fit(problem.X[:B], y[:B])
     X_step, y_step = problem.X[:B], y[:B]
+    sample = problem.X[:1]
+    predict = model.predict_proba if config.is_classifier else model.predict
     return Trainer(
         step=lambda: model.partial_fit(X_step, y_step),
         epoch=lambda: model.partial_fit(problem.X, y),
+        forward=lambda: predict(sample),
         computes_in=lambda: model.coefs_[0].dtype.name,
     )

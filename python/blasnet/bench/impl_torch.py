@@ -6,6 +6,10 @@ cross-entropy as ``nn.CrossEntropyLoss`` on the logits with integer classes (the
 inside the loss), binary cross-entropy as ``nn.BCELoss`` after ``nn.Sigmoid``, and the
 regression as ``nn.MSELoss`` (a mean over outputs too, where blasnet's is ½ the sum: the
 gradients differ by a constant factor, the work does not).
+
+A forward is ``model(x)`` on one sample under ``torch.no_grad()``, as a PyTorch user predicts:
+for the softmax configurations it ends at the logits, the softmax being the loss's, so it does
+a little less than the other implementations' forward.
 """
 
 from __future__ import annotations
@@ -63,9 +67,16 @@ def build(config: Config, problem: Problem, dtype: str, threads: int) -> Trainer
         for start in range(0, X.shape[0], B):
             train(X_shuffled[start : start + B], T_shuffled[start : start + B])
 
+    sample = X[:1]
+
+    def forward() -> Any:
+        with torch.no_grad():
+            return model(sample)
+
     X_step, T_step = X[:B], T[:B]
     return Trainer(
         step=lambda: train(X_step, T_step),
         epoch=epoch,
+        forward=forward,
         computes_in=lambda: str(next(model.parameters()).dtype).removeprefix("torch."),
     )

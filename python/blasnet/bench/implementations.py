@@ -1,5 +1,6 @@
 """The implementations the benchmark compares, what each needs installed, and the common shape
-of what they build: a :class:`Trainer` that takes one step or goes through one epoch.
+of what they build: a :class:`Trainer` that takes one step, goes through one epoch or runs the
+network forward on one sample.
 
 Each implementation lives in its own module (``impl_<name>.py``) with a function
 ``build(config, problem, dtype, threads) -> Trainer``. The modules import their library only
@@ -40,6 +41,9 @@ class Trainer:
         One training step (forward, backward, SGD update) on the problem's first batch.
     epoch : callable
         One pass of minibatch SGD over all of the problem's samples, in a shuffled order.
+    forward : callable
+        The network's outputs for the problem's first sample alone, an input of shape
+        (1, n_in), the way the library's users predict.
     computes_in : callable
         The dtype the parameters actually have, asked after training: it shows a library that
         silently computes in another precision than the one requested.
@@ -47,6 +51,7 @@ class Trainer:
 
     step: Callable[[], object]
     epoch: Callable[[], object]
+    forward: Callable[[], object]
     computes_in: Callable[[], str]
 
 

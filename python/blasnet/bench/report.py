@@ -1,8 +1,8 @@
 """Figures derived from a run's result (ratios, rates) and the Markdown tables that show them.
 
-Every ratio is of medians: an implementation's step (or epoch) over blasnet's, so "numpy 6.1×"
-means the NumPy reference takes 6.1 times as long as blasnet; and a step over the GEMM floor,
-the sum of the medians of the step's gemm calls each timed alone.
+Every ratio is of medians: an implementation's step (or epoch, or single-sample forward) over
+blasnet's, so "numpy 6.1×" means the NumPy reference takes 6.1 times as long as blasnet; and a
+step over the GEMM floor, the sum of the medians of the step's gemm calls each timed alone.
 
 Examples
 --------
@@ -236,8 +236,56 @@ def hazard_table(hazard: dict[str, Any]) -> str:
                    "alone (median)", "alternating (median)", "slowdown"], rows, right_from=2)
 
 
+def latency_table(latency: dict[str, Any]) -> str:
+    """A row per dtype and implementation of the single-sample forward: its minimum and median,
+    and its median over blasnet's.
+
+    Examples
+    --------
+    >>> entry = lambda seconds: {"computes_in": "float32",
+    ...                          "forward": {"min": seconds, "median": seconds}}
+    >>> latency = {"cases": [{"dtype": "float32", "implementations": {
+    ...     "blasnet": entry(2e-6), "numpy": entry(2.2e-5)}}]}
+    >>> print(latency_table(latency).splitlines()[-1])
+    | float32 | numpy | float32 | 22 µs | 22 µs | 11× |
+    """
+    rows = []
+    for case in latency["cases"]:
+        measured = case["implementations"]
+        blasnet = measured.get("blasnet", {}).get("forward")
+        for name in IMPLEMENTATIONS:
+            entry = measured.get(name)
+            if entry is None:
+                continue
+            if "error" in entry:
+                rows.append([case["dtype"], name, "failed (see results.json)", "", "", ""])
+                continue
+            forward = entry["forward"]
+            ratio = None if blasnet is None else forward["median"] / blasnet["median"]
+            rows.append([case["dtype"], name, entry["computes_in"],
+                         format_seconds(forward["min"]), format_seconds(forward["median"]),
+                         format_ratio(ratio)])
+    return _table(["dtype", "implementation", "computes in", "min", "median", "÷ blasnet"],
+                  rows, right_from=3)
+
+
+def _latency_section(latency: dict[str, Any]) -> list[str]:
+    """The heading, what was measured, and the table of the single-sample forward."""
+    note = (f"One sample, an input of shape (1, {CONFIGS[latency['config']].sizes[0]}), "
+            f"{latency['threads']} thread; minimum and median of all rounds, ratios of medians.")
+    separately = latency.get("measured")
+    if separately is not None:
+        note += (f" Measured apart from the rest on {separately['date']}: "
+                 f"{separately['rounds']} round(s) of workers with a {separately['seconds']} s "
+                 "budget each." + _load(separately))
+        note += "".join(f"\n- {name}: {text}" for name, text in separately["skipped"].items())
+    return [f"### Single-sample forward ({latency['config']} {latency['label']})", note,
+            latency_table(latency)]
+
+
 def markdown(results: dict[str, Any]) -> str:
-    """The results of a run as Markdown: environment, peak, summaries, details, the hazard."""
+    """The results of a run as Markdown: environment, peak, summaries, the single-sample
+    forward, details, the hazard."""
     env = results["environment"]
     versions = ", ".join(f"{name} {version}" for name, version in env["versions"].items()
                          if version is not None)
@@ -259,6 +307,9 @@ def markdown(results: dict[str, Any]) -> str:
             "### One training step (median; ratios of medians)", summary_table(results, "step"),
             "### One epoch (median; ratios of medians)", summary_table(results, "epoch"),
         ]
+    if "latency" in results:
+        parts += _latency_section(results["latency"])
+    if results["cases"]:
         for name in dict.fromkeys(case["config"] for case in results["cases"]):
             parts += [f"### {name}: {CONFIGS[name].description}, {_step_flops(results, name)}",
                       case_table(results, name)]

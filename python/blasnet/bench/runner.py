@@ -5,12 +5,14 @@ and one for the GEMM floor, each a fresh process, one after another. Each round 
 place further along the list (round 1: blasnet, numpy, torch, sklearn, floor; round 2: numpy,
 torch, sklearn, floor, blasnet; ...), so no implementation always follows the same neighbour
 or always runs first after a pause, and a slow spell of the machine falls on all of them.
-The samples of all rounds are pooled before the minimum and median are taken.
+The samples of all rounds are pooled before the minimum and median are taken. The
+single-sample forward of the digits network takes its rounds the same way, at one thread.
 
 Examples
 --------
 >>> options = Options(configs=["xor"], dtypes=["float64"], threads=[1], seconds=0.05,
-...                   rounds=1, implementations=["blasnet"], peak=False, hazard=False)
+...                   rounds=1, implementations=["blasnet"], peak=False, latency=False,
+...                   hazard=False)
 >>> results = run(options)
 >>> case = results["cases"][0]
 >>> case["config"], case["step_flops"], sorted(case["implementations"])
@@ -39,6 +41,10 @@ from .implementations import IMPLEMENTATIONS, missing_packages
 # The side of the square gemm whose GFLOP/s stands for the machine's peak.
 PEAK_SIZE = 2048
 FLOOR = "floor"
+# The network and thread count of the single-sample forward: the performance target is a
+# digits-sized net predicting one sample from Python, where threads cannot help.
+LATENCY_CONFIG = "digits"
+LATENCY_THREADS = 1
 
 
 @dataclass
@@ -57,6 +63,9 @@ class Options:
         How many times each worker is started, the implementations taking turns.
     peak
         Also time one large gemm per dtype and thread count: the machine's peak.
+    latency
+        Also time each implementation's forward on one sample of the digits network, per
+        dtype, at one thread.
     hazard
         Also run the two-thread-pool scenario (:mod:`blasnet.bench.hazard`).
     """
@@ -68,6 +77,7 @@ class Options:
     seconds: float = 1.0
     rounds: int = 3
     peak: bool = True
+    latency: bool = True
     hazard: bool = True
 
 
@@ -198,6 +208,64 @@ def _case(config_name: str, dtype: str, threads: int, implementations: Sequence[
     }
 
 
+def _latency(implementations: Sequence[str], options: Options,
+             progress: Callable[[str], None]) -> dict[str, Any]:
+    """Rounds of one latency worker per implementation, for each dtype.
+
+    As in :func:`_case`, an implementation whose worker fails keeps the error and is not
+    started again.
+    """
+    config = CONFIGS[LATENCY_CONFIG]
+    cases = []
+    for dtype in options.dtypes:
+        arguments = ["--config", LATENCY_CONFIG, "--dtype", dtype,
+                     "--seconds", str(options.seconds)]
+        outputs: dict[str, list[dict[str, Any]]] = {name: [] for name in implementations}
+        errors: dict[str, str] = {}
+        for round_index in range(options.rounds):
+            for name in _rotated(implementations, round_index):
+                if name in errors:
+                    continue
+                progress(f"single-sample forward, {dtype}, "
+                         f"round {round_index + 1}/{options.rounds}: {name}")
+                try:
+                    outputs[name].append(run_worker("latency", LATENCY_THREADS,
+                                                    [*arguments, "--implementation", name]))
+                except WorkerError as error:
+                    errors[name] = str(error)
+        cases.append({"dtype": dtype, "implementations": {
+            name: {"error": errors[name]} if name in errors
+            else {"computes_in": rounds[-1]["computes_in"],
+                  "forward": summarize([result["forward"] for result in rounds])}
+            for name, rounds in outputs.items()}})
+    return {"config": LATENCY_CONFIG, "label": config.label, "threads": LATENCY_THREADS,
+            "cases": cases}
+
+
+def merge_latency(results: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any]:
+    """``results`` of an earlier run with its latency section replaced by that of ``measured``,
+    a run of the latency alone.
+
+    The section keeps when and how it was measured, since the header of ``results`` tells
+    of the earlier run.
+
+    Examples
+    --------
+    >>> earlier = {"cases": ["..."], "latency": {"cases": ["old"]}}
+    >>> measured = {"environment": {"date": "today", "load_average": 0.1},
+    ...             "options": {"rounds": 3, "seconds": 1.0},
+    ...             "skipped": {}, "latency": {"cases": ["new"]}}
+    >>> merged = merge_latency(earlier, measured)
+    >>> merged["cases"], merged["latency"]["cases"], merged["latency"]["measured"]["date"]
+    (['...'], ['new'], 'today')
+    """
+    environment, options = measured["environment"], measured["options"]
+    separately = {"date": environment["date"], "load_average": environment["load_average"],
+                  "rounds": options["rounds"], "seconds": options["seconds"],
+                  "skipped": measured["skipped"]}
+    return {**results, "latency": {**measured["latency"], "measured": separately}}
+
+
 def _peak(dtype: str, threads: int, options: Options) -> dict[str, Any]:
     seconds = run_worker("peak", threads, ["--dtype", dtype, "--size", str(PEAK_SIZE),
                                            "--seconds", str(options.seconds)])["seconds"]
@@ -293,6 +361,8 @@ def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> d
             for threads in options.threads:
                 results["cases"].append(
                     _case(config_name, dtype, threads, implementations, options, progress))
+    if options.latency and implementations:
+        results["latency"] = _latency(implementations, options, progress)
     if options.hazard:
         results["hazard"] = _hazard(options, progress)
     results["environment"]["reinstalled_during_run"] = _core_file_version() != core_before

@@ -9,6 +9,8 @@ prints one JSON object on stdout:
 
     train   a training step and an epoch of one implementation: their seconds, the dtype the
             library computed in, and the memory the network took (see :func:`train`)
+    latency the seconds of each forward of one implementation on a single sample (see
+            :func:`latency`)
     floor   the seconds of each gemm call of a blasnet step, each timed alone by _core.time_gemm
     peak    the seconds of one large square gemm through blasnet's BLAS
     hazard  a NumPy matmul and a blasnet mnist step in one process (see :mod:`.hazard`)
@@ -78,6 +80,20 @@ def train(implementation: str, config_name: str, dtype: str, threads: int,
     }
 
 
+def latency(implementation: str, config_name: str, dtype: str, threads: int,
+            seconds: float) -> dict[str, Any]:
+    """Times one implementation's forward on a single sample, an input of shape (1, n_in).
+
+    The network is the one :func:`train` builds (scikit-learn's fitted by one ``partial_fit``
+    on a batch, the others as initialised): at one sample, what is timed is the call's fixed
+    cost, conversions, checks and dispatch, more than its arithmetic.
+    """
+    config = CONFIGS[config_name]
+    trainer = build(implementation, config, make_problem(config, dtype), dtype, threads)
+    return {"computes_in": trainer.computes_in(),
+            "forward": time_calls(trainer.forward, seconds, min_reps=3)}
+
+
 def _time_gemm(trans_a: bool, trans_b: bool, m: int, n: int, k: int, dtype: str,
                seconds: float, min_reps: int) -> list[float]:
     """time_gemm with as many repeats as fit in ``seconds``, judged from a short probe."""
@@ -110,16 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m blasnet.bench.worker",
                                      description="One benchmark measurement; prints JSON.")
     tasks = parser.add_subparsers(dest="task", required=True)
-    for name in ("train", "floor", "peak", "hazard"):
+    for name in ("train", "latency", "floor", "peak", "hazard"):
         task = tasks.add_parser(name)
         task.add_argument("--threads", type=int, required=True)
         task.add_argument("--seconds", type=float, required=True)
         if name != "hazard":
             task.add_argument("--dtype", choices=["float32", "float64"], required=True)
-        if name in ("train", "floor"):
+        if name in ("train", "latency", "floor"):
             task.add_argument("--config", choices=list(CONFIGS), required=True)
-    tasks.choices["train"].add_argument("--implementation", choices=list(IMPLEMENTATIONS),
-                                        required=True)
+        if name in ("train", "latency"):
+            task.add_argument("--implementation", choices=list(IMPLEMENTATIONS), required=True)
     tasks.choices["peak"].add_argument("--size", type=int, required=True)
     tasks.choices["hazard"].add_argument("--mode", choices=hazard.MODES, required=True)
     return parser
@@ -130,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.task == "train":
         result = train(args.implementation, args.config, args.dtype, args.threads, args.seconds)
+    elif args.task == "latency":
+        result = latency(args.implementation, args.config, args.dtype, args.threads,
+                         args.seconds)
     elif args.task == "floor":
         result = floor(args.config, args.dtype, args.threads, args.seconds)
     elif args.task == "peak":
