@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "blasnet/activations.hpp"
 #include "blasnet/blas.hpp"
 #include "blasnet/matrix.hpp"
 #include "blasnet/random.hpp"
@@ -60,6 +61,15 @@ void naive_gemm(blasnet::Transpose ta, blasnet::Transpose tb, T alpha, const Mat
       C(i, j) = static_cast<T>(double(alpha) * sum + double(beta) * double(C(i, j)));
     }
   }
+}
+
+// Y = f(Z) with a zero bias, into a fresh Y: Z (n×B) -> Y (n×B).
+template <typename T>
+Matrix<T> activate(blasnet::Activation a, Matrix<T> Z) {
+  const std::vector<T> zero(Z.rows, T(0));
+  Matrix<T> Y(Z.rows, Z.cols);
+  blasnet::activation_forward<T>(a, zero.data(), Z.view(), Y.view());
+  return Y;
 }
 
 }  // namespace blasnet_test

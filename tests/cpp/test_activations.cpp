@@ -16,15 +16,6 @@ namespace {
 using blasnet::Activation;
 using blasnet_test::Matrix;
 
-// Forward with a zero bias, into fresh Z and Y: Z (n×B) -> Y (n×B).
-template <typename T>
-Matrix<T> apply(Activation a, Matrix<T> Z) {
-  const std::vector<T> zero(Z.rows, T(0));
-  Matrix<T> Y(Z.rows, Z.cols);
-  blasnet::activation_forward<T>(a, zero.data(), Z.view(), Y.view());
-  return Y;
-}
-
 struct ForwardCase {
   Activation activation;
   double expected[6];  // Y column-major
@@ -62,7 +53,7 @@ TEST(ActivationForward, KnownPointsAfterBias) {
 TEST(ActivationForward, StepThreshold) {
   Matrix<double> Z(3, 1);
   Z.data = {-1e-300, 0.0, 1e-300};
-  const Matrix<double> Y = apply(Activation::step, Z);
+  const Matrix<double> Y = blasnet_test::activate(Activation::step, Z);
   EXPECT_EQ(Y.data, (std::vector<double>{0.0, 1.0, 1.0}));
 }
 
@@ -98,7 +89,7 @@ TYPED_TEST(SoftmaxStability, LargeLogitsGiveFiniteColumnsSummingToOne) {
   using T = TypeParam;
   Matrix<T> Z(3, 4);
   Z.data = {1000, 1000, 0, -1000, -1000, -1000, 1000, -1000, 999, 0.5, -0.25, 2};
-  const Matrix<T> Y = apply(Activation::softmax, Z);
+  const Matrix<T> Y = blasnet_test::activate(Activation::softmax, Z);
   for (std::size_t j = 0; j < 4; ++j) {
     T sum = 0;
     for (std::size_t i = 0; i < 3; ++i) {
@@ -118,7 +109,7 @@ TYPED_TEST(SoftmaxStability, SigmoidSaturatesWithoutNaN) {
   using T = TypeParam;
   Matrix<T> Z(4, 1);
   Z.data = {1000, -1000, 40, -40};
-  const Matrix<T> Y = apply(Activation::sigmoid, Z);
+  const Matrix<T> Y = blasnet_test::activate(Activation::sigmoid, Z);
   EXPECT_EQ(Y(0, 0), T(1));
   EXPECT_EQ(Y(1, 0), T(0));
   EXPECT_NEAR(Y(2, 0), T(1), 1e-7);
@@ -140,13 +131,13 @@ TEST_P(ActivationGradient, BackwardMatchesCentralDifferences) {
   const Matrix<double> G = blasnet_test::random_matrix<double>(n, batch, 13);
 
   const auto L = [&](const Matrix<double>& z) {
-    const Matrix<double> y = apply(a, z);
+    const Matrix<double> y = blasnet_test::activate(a, z);
     double sum = 0;
     for (std::size_t k = 0; k < y.data.size(); ++k) sum += G.data[k] * y.data[k];
     return sum;
   };
 
-  const Matrix<double> Y = apply(a, Z);
+  const Matrix<double> Y = blasnet_test::activate(a, Z);
   Matrix<double> dZ = G;
   blasnet::activation_backward<double>(a, Y.view(), dZ.view());
 
@@ -171,7 +162,7 @@ INSTANTIATE_TEST_SUITE_P(Differentiable, ActivationGradient,
 // scale times dZ's row sums to what row_sums held.
 TEST_P(ActivationGradient, RowSumsComeWithTheSamePass) {
   const Activation a = GetParam();
-  const Matrix<double> Y = apply(a, blasnet_test::random_matrix<double>(4, 6, 21));
+  const Matrix<double> Y = blasnet_test::activate(a, blasnet_test::random_matrix<double>(4, 6, 21));
   const Matrix<double> G = blasnet_test::random_matrix<double>(4, 6, 22);
   Matrix<double> plain = G, fused = G;
   blasnet::activation_backward<double>(a, Y.view(), plain.view());

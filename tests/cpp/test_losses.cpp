@@ -21,24 +21,15 @@ using blasnet::Loss;
 using blasnet::Targets;
 using blasnet_test::Matrix;
 
-// Y = f(Z) with a zero bias: Z (n_out×n) -> Y (n_out×n).
-template <typename T>
-Matrix<T> outputs(Activation a, Matrix<T> Z) {
-  const std::vector<T> zero(Z.rows, T(0));
-  Matrix<T> Y(Z.rows, Z.cols);
-  blasnet::activation_forward<T>(a, zero.data(), Z.view(), Y.view());
-  return Y;
-}
-
 template <typename T>
 double value(Loss loss, Activation a, const Matrix<T>& Z, const Targets<T>& targets) {
-  const Matrix<T> Y = outputs(a, Z);
+  const Matrix<T> Y = blasnet_test::activate(a, Z);
   return blasnet::loss_value<T>(loss, a, Z.view(), Y.view(), targets);
 }
 
 template <typename T>
 Matrix<T> gradient(Loss loss, Activation a, const Matrix<T>& Z, const Targets<T>& targets) {
-  const Matrix<T> Y = outputs(a, Z);
+  const Matrix<T> Y = blasnet_test::activate(a, Z);
   Matrix<T> dZ(Z.rows, Z.cols);
   blasnet::loss_backward<T>(loss, a, Z.view(), Y.view(), targets, dZ.view());
   return dZ;
@@ -189,7 +180,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(LossBackward, FusedSoftmaxCrossEntropyEqualsGeneralChain) {
   const Matrix<double> Z = blasnet_test::random_matrix<double>(4, 5, 31, -2, 2);
   const Matrix<double> T = blasnet_test::random_matrix<double>(4, 5, 32, 0, 1);
-  const Matrix<double> Y = outputs(Activation::softmax, Z);
+  const Matrix<double> Y = blasnet_test::activate(Activation::softmax, Z);
   Matrix<double> general(4, 5);
   for (std::size_t k = 0; k < general.data.size(); ++k) general.data[k] = -T.data[k] / Y.data[k];
   blasnet::activation_backward<double>(Activation::softmax, Y.view(), general.view());
@@ -204,7 +195,7 @@ TEST(LossBackward, FusedSoftmaxCrossEntropyEqualsGeneralChain) {
 TEST(LossBackward, FusedSigmoidBinaryCrossEntropyEqualsGeneralChain) {
   const Matrix<double> Z = blasnet_test::random_matrix<double>(3, 5, 33, -2, 2);
   const Matrix<double> T = blasnet_test::random_matrix<double>(3, 5, 34, 0, 1);
-  const Matrix<double> Y = outputs(Activation::sigmoid, Z);
+  const Matrix<double> Y = blasnet_test::activate(Activation::sigmoid, Z);
   Matrix<double> general(3, 5);
   for (std::size_t k = 0; k < general.data.size(); ++k) {
     general.data[k] = (Y.data[k] - T.data[k]) / (Y.data[k] * (1 - Y.data[k]));
@@ -222,7 +213,7 @@ TEST(LossBackward, FusedSigmoidBinaryCrossEntropyEqualsGeneralChain) {
 TEST(LossBackward, SigmoidSoftmaxCrossEntropyEqualsGeneralChain) {
   const Matrix<double> Z = blasnet_test::random_matrix<double>(3, 5, 36, -2, 2);
   const Matrix<double> T = blasnet_test::random_matrix<double>(3, 5, 37, 0, 1);
-  const Matrix<double> Y = outputs(Activation::sigmoid, Z);
+  const Matrix<double> Y = blasnet_test::activate(Activation::sigmoid, Z);
   Matrix<double> general(3, 5);
   for (std::size_t k = 0; k < general.data.size(); ++k) general.data[k] = -T.data[k] / Y.data[k];
   blasnet::activation_backward<double>(Activation::sigmoid, Y.view(), general.view());
