@@ -161,6 +161,12 @@ void Network<T>::check_trainable(Loss loss, const Targets<T>& targets, std::size
 }
 
 template <typename T>
+void Network<T>::check_batch(MatrixView<const T> X, Loss loss, const Targets<T>& targets) const {
+  check_input(X);
+  check_trainable(loss, targets, X.cols);
+}
+
+template <typename T>
 MatrixView<const T> Network<T>::forward(MatrixView<const T> X, Checks checks) {
   if (checks == Checks::on) check_input(X);
   const std::size_t n = X.cols;
@@ -174,20 +180,14 @@ MatrixView<const T> Network<T>::forward(MatrixView<const T> X, Checks checks) {
 template <typename T>
 double Network<T>::backward(MatrixView<const T> X, Loss loss, const Targets<T>& targets,
                             Checks checks) {
-  if (checks == Checks::on) {
-    check_input(X);
-    check_trainable(loss, targets, X.cols);
-  }
+  if (checks == Checks::on) check_batch(X, loss, targets);
   return backward_pass(X, loss, targets, nullptr);
 }
 
 template <typename T>
 double Network<T>::sgd_step(MatrixView<const T> X, Loss loss, const Targets<T>& targets, T lr,
                             Checks checks) {
-  if (checks == Checks::on) {
-    check_input(X);
-    check_trainable(loss, targets, X.cols);
-  }
+  if (checks == Checks::on) check_batch(X, loss, targets);
   return backward_pass(X, loss, targets, &lr);
 }
 

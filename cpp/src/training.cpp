@@ -81,8 +81,7 @@ std::vector<double> fit(Network<T>& net, ReadView<T> X, Loss loss,
                         const Targets<T>& targets, Optimizer& optimizer,
                         const FitOptions& options, const EpochCallback& on_epoch) {
   if (options.batch_size == 0) throw std::invalid_argument("fit: batch_size must be positive, got 0");
-  net.check_input(X);
-  net.check_trainable(loss, targets, X.cols);
+  net.check_batch(X, loss, targets);
 
   const std::size_t n = X.cols;
   const std::size_t batch = std::min(options.batch_size, n);

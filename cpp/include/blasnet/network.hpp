@@ -72,6 +72,8 @@ class Network {
   // The checks forward and backward make, on their own.
   void check_input(MatrixView<const T> X) const;
   void check_trainable(Loss loss, const Targets<T>& targets, std::size_t n) const;
+  // Both, for a training batch: what backward and sgd_step check before changing anything.
+  void check_batch(MatrixView<const T> X, Loss loss, const Targets<T>& targets) const;
 
  private:
   struct Node {
