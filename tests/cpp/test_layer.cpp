@@ -56,7 +56,7 @@ TYPED_TEST(DenseTest, Accessors) {
   EXPECT_EQ(layer.activation(), Activation::tanh);
   EXPECT_EQ(layer.name(), "hidden");
   // The row-major W read column-major is Wᵀ (n_in×n_out): element (k, i) is W_ik.
-  const auto Wt = layer.weights_transposed();
+  const auto Wt = layer.weights();
   EXPECT_EQ(Wt.rows, 4u);
   EXPECT_EQ(Wt.cols, 3u);
   EXPECT_EQ(Wt(3, 1), this->w(1, 3));
@@ -127,7 +127,7 @@ TYPED_TEST(DenseTest, BackwardMatchesEquationsSixToNine) {
     EXPECT_NEAR(dX.data[k], e.dX.data[k], this->tol) << k;
   }
   // The layer's gradient views read the same storage, transposed like W.
-  EXPECT_EQ(this->layer.weight_gradient_transposed()(3, 1), this->dW[1 * this->n_in + 3]);
+  EXPECT_EQ(this->layer.weight_gradient()(3, 1), this->dW[1 * this->n_in + 3]);
   EXPECT_EQ(this->layer.bias_gradient(), this->db.data());
 }
 

@@ -76,9 +76,9 @@ TEST(NetworkLayout, LayersViewTheFlatBuffers) {
   Network<double> net(3, classifier(), 0);
   const double* params = net.parameters().data;
   const double* grads = net.gradients().data;
-  EXPECT_EQ(net.layer(1).weights_transposed().data, params + 20);
+  EXPECT_EQ(net.layer(1).weights().data, params + 20);
   EXPECT_EQ(net.layer(1).bias(), params + 40);
-  EXPECT_EQ(net.layer(1).weight_gradient_transposed().data, grads + 20);
+  EXPECT_EQ(net.layer(1).weight_gradient().data, grads + 20);
   EXPECT_EQ(net.layer(2).bias_gradient(), grads + 52);
   EXPECT_THROW(net.layer(3), std::out_of_range);
 }
@@ -425,7 +425,7 @@ TEST(NetworkMove, ViewsSurviveAMove) {
   Network<double> moved(std::move(net));
   const auto after = moved.forward(X.view());
   EXPECT_EQ(std::vector<double>(after.data, after.data + after.rows * after.cols), y);
-  EXPECT_EQ(moved.layer(0).weights_transposed().data, moved.parameters().data);
+  EXPECT_EQ(moved.layer(0).weights().data, moved.parameters().data);
 }
 
 }  // namespace

@@ -1,31 +1,17 @@
 #pragma once
-// A feed-forward network: dense nodes in topological order, each knowing the node it reads,
-// with one flat parameter buffer and one flat gradient buffer that the layers are views into.
+// The classical stack of the note's Figure 3 — dense layers one after another — as the thin
+// case of a Graph it is: one input, a chain of nodes, one output whose loss each call names.
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <vector>
 
+#include "blasnet/graph.hpp"
 #include "blasnet/layer.hpp"
 #include "blasnet/losses.hpp"
 #include "blasnet/matrix.hpp"
 
 namespace blasnet {
-
-// Where one parameter lives in the flat buffers: a weight matrix (rows = n_out, cols = n_in,
-// row-major) or a bias vector (cols = 0).
-struct ParameterInfo {
-  std::string name;  // "<layer>.W" or "<layer>.b"
-  std::size_t offset = 0;
-  std::size_t rows = 0;
-  std::size_t cols = 0;
-  std::size_t size() const { return cols == 0 ? rows : rows * cols; }
-};
-
-// Whether a public call checks its arguments. Training loops check the whole data set once
-// and then skip the per-batch checks.
-enum class Checks { on, off };
 
 template <typename T>
 class Network {
@@ -35,22 +21,20 @@ class Network {
   // sizes, no layers, or duplicate layer names.
   Network(std::size_t input_dim, const std::vector<DenseSpec>& layers, std::uint64_t seed);
 
-  // The buffers hold views into themselves: moving is fine, copying would alias.
-  Network(const Network&) = delete;
-  Network& operator=(const Network&) = delete;
-  Network(Network&&) = default;
-  Network& operator=(Network&&) = default;
+  std::size_t input_dim() const { return graph_.plan().inputs[0].dim; }
+  std::size_t output_dim() const { return graph_.plan().nodes.back().units; }
+  std::size_t layer_count() const { return graph_.node_count(); }
+  const Dense<T>& layer(std::size_t i) const { return graph_.node(i); }
 
-  std::size_t input_dim() const { return input_dim_; }
-  std::size_t output_dim() const { return nodes_.back().layer.n_out(); }
-  std::size_t layer_count() const { return nodes_.size(); }
-  const Dense<T>& layer(std::size_t i) const { return nodes_.at(i).layer; }
+  Span<T> parameters() { return graph_.parameters(); }
+  Span<const T> parameters() const { return graph_.parameters(); }
+  Span<T> gradients() { return graph_.gradients(); }
+  Span<const T> gradients() const { return graph_.gradients(); }
+  const std::vector<ParameterInfo>& parameter_info() const { return graph_.parameter_info(); }
 
-  Span<T> parameters() { return {params_.data(), params_.size()}; }
-  Span<const T> parameters() const { return {params_.data(), params_.size()}; }
-  Span<T> gradients() { return {grads_.data(), grads_.size()}; }
-  Span<const T> gradients() const { return {grads_.data(), grads_.size()}; }
-  const std::vector<ParameterInfo>& parameter_info() const { return info_; }
+  // The graph this network is; training loops run on it.
+  Graph<T>& graph() { return graph_; }
+  const Graph<T>& graph() const { return graph_; }
 
   // X (input_dim × n) -> Y (output_dim × n). The view points into the network's workspace
   // and stays valid until the next forward or backward.
@@ -69,47 +53,14 @@ class Network {
   double sgd_step(MatrixView<const T> X, Loss loss, const Targets<T>& targets, T lr,
                   Checks checks = Checks::on);
 
-  // The checks forward and backward make, on their own.
+  // The checks forward and backward make, on their own; check_batch is both, and also sets
+  // the output's loss.
   void check_input(MatrixView<const T> X) const;
-  void check_trainable(Loss loss, const Targets<T>& targets, std::size_t n) const;
-  // Both, for a training batch: what backward and sgd_step check before changing anything.
-  void check_batch(MatrixView<const T> X, Loss loss, const Targets<T>& targets) const;
+  void check_trainable(Loss loss, const Targets<T>& targets, std::size_t n);
+  void check_batch(MatrixView<const T> X, Loss loss, const Targets<T>& targets);
 
  private:
-  struct Node {
-    Dense<T> layer;
-    std::ptrdiff_t input;  // index of the node it reads; −1 for the network's input
-  };
-  // Activations and deltas of one node for up to capacity_ samples. Y overwrites Z in place
-  // (every derivative is taken from Y); only an output node whose loss reads the logits, and
-  // whose Y differs from them, keeps Z apart.
-  struct Workspace {
-    std::vector<T> Z, Y, dY;
-  };
-
-  // J of the batch, and the deltas of every node back to the first; sgd_lr (or null) selects
-  // Dense::sgd_backward over storing gradients.
-  double backward_pass(MatrixView<const T> X, Loss loss, const Targets<T>& targets,
-                       const T* sgd_lr);
-
-  // Grows the workspace to n samples; a no-op in steady state, so a step allocates nothing.
-  void reserve(std::size_t n);
-  MatrixView<T> z_of(std::size_t k, std::size_t n);
-  MatrixView<T> y_of(std::size_t k, std::size_t n);
-  MatrixView<T> dy_of(std::size_t k, std::size_t n);
-  MatrixView<const T> input_of(std::size_t k, MatrixView<const T> X, std::size_t n);
-
-  std::size_t input_dim_;
-  std::vector<Node> nodes_;
-  std::vector<T> params_;
-  std::vector<T> grads_;
-  std::vector<ParameterInfo> info_;
-  std::vector<Workspace> work_;
-  std::size_t capacity_ = 0;
+  Graph<T> graph_;
 };
-
-// Throws std::invalid_argument unless every entry of X is finite; names the sample.
-template <typename T>
-void check_finite(MatrixView<const T> X, const char* what);
 
 }  // namespace blasnet

@@ -1,0 +1,53 @@
+#pragma once
+// What a user declares: a loop-free network of named inputs and dense nodes, and the costs at
+// its outputs. The note: "we can design arbitrary structures as long as no loop exists".
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "blasnet/activations.hpp"
+#include "blasnet/layer.hpp"
+#include "blasnet/losses.hpp"
+
+namespace blasnet {
+
+// A data input of dim features per sample.
+struct InputSpec {
+  std::string name;
+  std::size_t dim = 0;
+};
+
+// A dense node y = f(W·[x_1; …; x_k] + b) over the concatenation of the named inputs or nodes.
+// share names a node whose parameters this one uses: W and b as they are (a recurrent cell
+// applied at every step), or, with transpose, Wᵀ and a bias of its own (a tied decoder).
+struct NodeSpec {
+  std::string name;
+  std::vector<std::string> inputs;
+  std::size_t units = 0;
+  Activation activation = Activation::identity;
+  std::string share;
+  bool transpose = false;
+};
+
+// A cost J_i on a node's output, weighted into J = Σ_i weight_i·J_i. Its targets come with each
+// batch, or, when target names an input, from that input (an autoencoder's reconstruction).
+struct OutputSpec {
+  std::string node;
+  Loss loss = Loss::mse;
+  double weight = 1.0;
+  std::string target;
+};
+
+struct GraphSpec {
+  std::vector<InputSpec> inputs;
+  std::vector<NodeSpec> nodes;
+  std::vector<OutputSpec> outputs;
+};
+
+// The classical stack of the note's Figure 3 as a graph: input "x", layers in order (unnamed
+// ones named by their index), one output on the last layer with the given loss.
+GraphSpec chain_spec(std::size_t input_dim, const std::vector<DenseSpec>& layers,
+                     Loss loss = Loss::mse);
+
+}  // namespace blasnet

@@ -1,0 +1,345 @@
+#include "blasnet/graph.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "blasnet/initializers.hpp"
+#include "blasnet/random.hpp"
+
+namespace blasnet {
+
+namespace {
+
+// The exponent bits of a float type, all ones exactly for NaN and ±Inf.
+template <typename T>
+struct ExponentBits;
+template <>
+struct ExponentBits<float> {
+  using Bits = std::uint32_t;
+  static constexpr Bits mask = 0x7f800000u;
+};
+template <>
+struct ExponentBits<double> {
+  using Bits = std::uint64_t;
+  static constexpr Bits mask = 0x7ff0000000000000ull;
+};
+
+// Whether a column holds NaN or ±Inf, from integer operations only, so the scan vectorizes.
+template <typename T>
+bool column_not_finite(const T* x, std::size_t n) {
+  using Bits = typename ExponentBits<T>::Bits;
+  constexpr Bits mask = ExponentBits<T>::mask;
+  Bits worst = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    Bits bits;
+    std::memcpy(&bits, &x[i], sizeof bits);
+    worst |= static_cast<Bits>((bits & mask) == mask);
+  }
+  return worst != 0;
+}
+
+template <typename T>
+void scale(MatrixView<T> M, T factor) {
+  for (std::size_t j = 0; j < M.cols; ++j) {
+    T* m = M.column(j);
+    for (std::size_t i = 0; i < M.rows; ++i) m[i] *= factor;
+  }
+}
+
+// M += factor·D, both rows × cols.
+template <typename T>
+void add_scaled(MatrixView<T> M, MatrixView<const T> D, T factor) {
+  for (std::size_t j = 0; j < M.cols; ++j) {
+    T* m = M.column(j);
+    const T* d = D.column(j);
+    for (std::size_t i = 0; i < M.rows; ++i) m[i] += factor * d[i];
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void check_finite(MatrixView<const T> X, const char* what) {
+  for (std::size_t j = 0; j < X.cols; ++j) {
+    const T* x = X.column(j);
+    if (!column_not_finite(x, X.rows)) continue;
+    for (std::size_t i = 0; i < X.rows; ++i) {
+      if (!std::isfinite(x[i])) {
+        throw std::invalid_argument(std::string(what) + " contain NaN or Inf (sample " +
+                                    std::to_string(j) + ", feature " + std::to_string(i) + ")");
+      }
+    }
+  }
+}
+
+template <typename T>
+Graph<T>::Graph(const GraphSpec& spec, std::uint64_t seed) : Graph(GraphPlan::build(spec), seed) {}
+
+template <typename T>
+Graph<T>::Graph(GraphPlan plan, std::uint64_t seed) : plan_(std::move(plan)) {
+  for (const PlannedNode& node : plan_.nodes) {
+    nodes_.emplace_back(node.input_dims(), node.units, node.activation, node.name);
+  }
+  work_.resize(nodes_.size());
+  for (std::size_t k = 0; k < nodes_.size(); ++k) {
+    work_[k].X.resize(plan_.nodes[k].sources.size());
+    work_[k].dX.resize(plan_.nodes[k].sources.size());
+  }
+  output_losses_.assign(plan_.outputs.size(), 0.0);
+  bind_parameters(seed);
+}
+
+template <typename T>
+void Graph<T>::bind_parameters(std::uint64_t seed) {
+  // Allocated once: the nodes' views stay valid for the graph's lifetime.
+  params_.assign(plan_.parameter_count, T(0));
+  grads_.assign(plan_.parameter_count, T(0));
+  for (std::size_t k = 0; k < nodes_.size(); ++k) {
+    const PlannedNode& node = plan_.nodes[k];
+    T* W = &params_[node.weight_offset];
+    T* dW = &grads_[node.weight_offset];
+    T* b = &params_[node.bias_offset];
+    T* db = &grads_[node.bias_offset];
+    if (node.transposed) {
+      nodes_[k].bind_transposed(W, b, dW, db);
+    } else {
+      nodes_[k].bind(W, b, dW, db);
+    }
+  }
+  Rng rng(seed);
+  for (const ParameterInfo& p : plan_.parameters) {
+    if (p.cols == 0) continue;  // biases start at zero
+    const std::string owner = p.name.substr(0, p.name.size() - 2);
+    const Activation unit = plan_.nodes[*plan_.find_node(owner)].activation;
+    initialize_weights(default_init(unit), Span<T>{&params_[p.offset], p.size()}, p.cols, p.rows,
+                       rng);
+  }
+}
+
+template <typename T>
+void Graph<T>::set_loss(std::size_t output, Loss loss) {
+  PlannedOutput& out = plan_.outputs.at(output);
+  if (out.loss == loss) return;
+  check_loss_supports(loss, plan_.nodes[out.node].activation);
+  out.loss = loss;
+}
+
+template <typename T>
+void Graph<T>::reserve(std::size_t n) {
+  if (n <= capacity_) return;
+  for (std::size_t k = 0; k < nodes_.size(); ++k) {
+    const PlannedNode& node = plan_.nodes[k];
+    const std::size_t size = node.units * n;
+    Workspace& w = work_[k];
+    w.Z.resize(size);
+    w.dY.resize(size);
+    if (node.output && node.activation != Activation::identity) w.Y.resize(size);
+    if (node.output && node.has_consumers) w.dZ_loss.resize(size);
+  }
+  capacity_ = n;
+}
+
+template <typename T>
+MatrixView<T> Graph<T>::z_of(std::size_t k, std::size_t n) {
+  return {work_[k].Z.data(), plan_.nodes[k].units, n};
+}
+
+template <typename T>
+MatrixView<T> Graph<T>::y_of(std::size_t k, std::size_t n) {
+  std::vector<T>& y = work_[k].Y.empty() ? work_[k].Z : work_[k].Y;
+  return {y.data(), plan_.nodes[k].units, n};
+}
+
+template <typename T>
+MatrixView<T> Graph<T>::dy_of(std::size_t k, std::size_t n) {
+  return {work_[k].dY.data(), plan_.nodes[k].units, n};
+}
+
+template <typename T>
+void Graph<T>::point_inputs(std::size_t k, Span<const MatrixView<const T>> inputs, std::size_t n) {
+  const std::vector<PlannedSource>& sources = plan_.nodes[k].sources;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    work_[k].X[i] = sources[i].is_input ? inputs[sources[i].index]
+                                        : MatrixView<const T>(y_of(sources[i].index, n));
+  }
+}
+
+template <typename T>
+void Graph<T>::point_input_gradients(std::size_t k, std::size_t n) {
+  // The data need no gradient: a block reading an input skips that gemm.
+  const std::vector<PlannedSource>& sources = plan_.nodes[k].sources;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    work_[k].dX[i] = sources[i].is_input
+                         ? InputGradient<T>{}
+                         : InputGradient<T>{dy_of(sources[i].index, n), !sources[i].first_gradient};
+  }
+}
+
+template <typename T>
+MatrixView<const T> Graph<T>::output(std::size_t i) const {
+  const std::size_t k = plan_.outputs.at(i).node;
+  const std::vector<T>& y = work_[k].Y.empty() ? work_[k].Z : work_[k].Y;
+  return {y.data(), plan_.nodes[k].units, last_n_};
+}
+
+template <typename T>
+void Graph<T>::check_inputs(Span<const MatrixView<const T>> inputs) const {
+  if (inputs.size != plan_.inputs.size()) {
+    throw std::invalid_argument("graph: " + std::to_string(inputs.size) + " input arrays for " +
+                                std::to_string(plan_.inputs.size()) + " inputs");
+  }
+  const std::size_t n = inputs[0].cols;
+  for (std::size_t i = 0; i < inputs.size; ++i) {
+    const InputSpec& spec = plan_.inputs[i];
+    const std::string what = plan_.inputs.size() == 1 ? "input" : "input '" + spec.name + "'";
+    if (inputs[i].rows != spec.dim) {
+      throw std::invalid_argument(what + " has " + std::to_string(inputs[i].rows) +
+                                  " features per sample, the network expects " +
+                                  std::to_string(spec.dim));
+    }
+    if (inputs[i].cols == 0) throw std::invalid_argument("empty batch: " + what + " has no samples");
+    if (inputs[i].cols != n) {
+      throw std::invalid_argument(what + " has " + std::to_string(inputs[i].cols) +
+                                  " samples, input '" + plan_.inputs[0].name + "' has " +
+                                  std::to_string(n));
+    }
+    check_finite(inputs[i], (what + "s").c_str());
+  }
+}
+
+template <typename T>
+void Graph<T>::check_trainable(Span<const Targets<T>> targets, std::size_t n) const {
+  for (const PlannedNode& node : plan_.nodes) {
+    if (!is_differentiable(node.activation)) {
+      throw std::invalid_argument("layer '" + node.name + "' uses activation '" +
+                                  std::string(activation_name(node.activation)) +
+                                  "', which has no gradient; it cannot be trained by "
+                                  "backpropagation");
+    }
+  }
+  if (targets.size != plan_.outputs.size()) {
+    throw std::invalid_argument("graph: " + std::to_string(targets.size) + " targets for " +
+                                std::to_string(plan_.outputs.size()) + " outputs");
+  }
+  for (std::size_t i = 0; i < targets.size; ++i) {
+    const PlannedOutput& out = plan_.outputs[i];
+    if (out.target_input) continue;  // checked with the inputs
+    try {
+      check_targets(out.loss, targets[i], plan_.nodes[out.node].units, n);
+    } catch (const std::invalid_argument& e) {
+      if (plan_.outputs.size() == 1) throw;
+      throw std::invalid_argument("output '" + plan_.nodes[out.node].name + "': " + e.what());
+    }
+  }
+}
+
+template <typename T>
+void Graph<T>::check_batch(const Batch<T>& batch) const {
+  check_inputs(batch.inputs);
+  check_trainable(batch.targets, samples(batch));
+  for (std::size_t i = 0; i < plan_.outputs.size(); ++i) {
+    const PlannedOutput& out = plan_.outputs[i];
+    if (out.target_input) {
+      check_targets(out.loss, targets_of(i, batch), plan_.nodes[out.node].units, samples(batch));
+    }
+  }
+}
+
+template <typename T>
+Targets<T> Graph<T>::targets_of(std::size_t output, const Batch<T>& batch) const {
+  const PlannedOutput& out = plan_.outputs[output];
+  return out.target_input ? Targets<T>::dense(batch.inputs[*out.target_input])
+                          : batch.targets[output];
+}
+
+template <typename T>
+void Graph<T>::forward(Span<const MatrixView<const T>> inputs, Checks checks) {
+  if (checks == Checks::on) check_inputs(inputs);
+  const std::size_t n = inputs[0].cols;
+  reserve(n);
+  for (std::size_t k = 0; k < nodes_.size(); ++k) {
+    point_inputs(k, inputs, n);
+    nodes_[k].forward(work_[k].X.data(), z_of(k, n), y_of(k, n));
+  }
+  last_n_ = n;
+}
+
+template <typename T>
+double Graph<T>::backward(const Batch<T>& batch, Checks checks) {
+  if (checks == Checks::on) check_batch(batch);
+  return backward_pass(batch, nullptr);
+}
+
+template <typename T>
+double Graph<T>::sgd_step(const Batch<T>& batch, T lr, Checks checks) {
+  if (checks == Checks::on) check_batch(batch);
+  if (!plan_.shares_parameters) return backward_pass(batch, &lr);
+  // A shared block may only change once every use has sent its gradient.
+  const double J = backward_pass(batch, nullptr);
+  for (std::size_t i = 0; i < params_.size(); ++i) params_[i] -= lr * grads_[i];
+  return J;
+}
+
+template <typename T>
+void Graph<T>::output_backward(std::size_t k, const Batch<T>& batch, std::size_t n) {
+  const PlannedNode& node = plan_.nodes[k];
+  const PlannedOutput& out = plan_.outputs[*node.output];
+  const T weight = static_cast<T>(out.weight);
+  const Targets<T> targets = targets_of(*node.output, batch);
+  if (!node.has_consumers) {
+    loss_backward<T>(out.loss, node.activation, z_of(k, n), y_of(k, n), targets, dy_of(k, n));
+    if (out.weight != 1.0) scale(dy_of(k, n), weight);
+    return;
+  }
+  // dZ = f'(Z) ⊙ (Σ dJ/dy of the readers) + weight·(the loss's dZ)
+  const MatrixView<T> dZ_loss{work_[k].dZ_loss.data(), node.units, n};
+  activation_backward(node.activation, MatrixView<const T>(y_of(k, n)), dy_of(k, n));
+  loss_backward<T>(out.loss, node.activation, z_of(k, n), y_of(k, n), targets, dZ_loss);
+  add_scaled(dy_of(k, n), MatrixView<const T>(dZ_loss), weight);
+}
+
+template <typename T>
+double Graph<T>::backward_pass(const Batch<T>& batch, const T* sgd_lr) {
+  forward(batch.inputs, Checks::off);
+  const std::size_t n = samples(batch);
+  double J = 0;
+  for (std::size_t i = 0; i < plan_.outputs.size(); ++i) {
+    const PlannedOutput& out = plan_.outputs[i];
+    const std::size_t k = out.node;
+    output_losses_[i] = loss_value<T>(out.loss, plan_.nodes[k].activation, z_of(k, n), y_of(k, n),
+                                      targets_of(i, batch));
+    J += out.weight * output_losses_[i];  // J = Σ_i weight_i·J_i
+  }
+
+  for (std::size_t k = nodes_.size(); k-- > 0;) {
+    const PlannedNode& node = plan_.nodes[k];
+    const Dense<T>& dense = nodes_[k];
+    const bool dz_given = node.output.has_value();
+    if (dz_given) output_backward(k, batch, n);
+    point_inputs(k, batch.inputs, n);
+    point_input_gradients(k, n);
+    const MatrixView<T> dY = dy_of(k, n);
+    if (sgd_lr != nullptr) {
+      dense.sgd_backward(work_[k].X.data(), y_of(k, n), dY, dz_given, work_[k].dX.data(), *sgd_lr);
+      continue;
+    }
+    if (dz_given) {
+      dense.bias_backward(dY, !node.first_bias_gradient);
+    } else {
+      dense.activation_and_bias_backward(y_of(k, n), dY, !node.first_bias_gradient);
+    }
+    dense.product_backward(work_[k].X.data(), dY, work_[k].dX.data(), !node.first_weight_gradient);
+  }
+  return J;
+}
+
+template class Graph<float>;
+template class Graph<double>;
+template void check_finite<float>(MatrixView<const float>, const char*);
+template void check_finite<double>(MatrixView<const double>, const char*);
+
+}  // namespace blasnet
