@@ -80,7 +80,7 @@ template <typename T>
 Graph<T>::Graph(const GraphSpec& spec, std::uint64_t seed) : Graph(GraphPlan::build(spec), seed) {}
 
 template <typename T>
-Graph<T>::Graph(GraphPlan plan, std::uint64_t seed) : plan_(std::move(plan)) {
+Graph<T>::Graph(GraphPlan plan) : plan_(std::move(plan)) {
   for (const PlannedNode& node : plan_.nodes) {
     nodes_.emplace_back(node.input_dims(), node.units, node.activation, node.name);
   }
@@ -90,14 +90,33 @@ Graph<T>::Graph(GraphPlan plan, std::uint64_t seed) : plan_(std::move(plan)) {
     work_[k].dX.resize(plan_.nodes[k].sources.size());
   }
   output_losses_.assign(plan_.outputs.size(), 0.0);
-  bind_parameters(seed);
 }
 
 template <typename T>
-void Graph<T>::bind_parameters(std::uint64_t seed) {
+Graph<T>::Graph(GraphPlan plan, std::uint64_t seed) : Graph(std::move(plan)) {
   // Allocated once: the nodes' views stay valid for the graph's lifetime.
-  params_.assign(plan_.parameter_count, T(0));
-  grads_.assign(plan_.parameter_count, T(0));
+  own_params_.assign(plan_.parameter_count, T(0));
+  own_grads_.assign(plan_.parameter_count, T(0));
+  params_ = {own_params_.data(), own_params_.size()};
+  grads_ = {own_grads_.data(), own_grads_.size()};
+  bind_parameters();
+  initialize(seed);
+}
+
+template <typename T>
+Graph<T>::Graph(GraphPlan plan, Span<T> parameters, Span<T> gradients) : Graph(std::move(plan)) {
+  if (parameters.size != plan_.parameter_count || gradients.size != plan_.parameter_count) {
+    throw std::invalid_argument("graph: needs buffers of " + std::to_string(plan_.parameter_count) +
+                                " parameters, got " + std::to_string(parameters.size) + " and " +
+                                std::to_string(gradients.size) + " gradients");
+  }
+  params_ = parameters;
+  grads_ = gradients;
+  bind_parameters();
+}
+
+template <typename T>
+void Graph<T>::bind_parameters() {
   for (std::size_t k = 0; k < nodes_.size(); ++k) {
     const PlannedNode& node = plan_.nodes[k];
     T* W = &params_[node.weight_offset];
@@ -110,6 +129,10 @@ void Graph<T>::bind_parameters(std::uint64_t seed) {
       nodes_[k].bind(W, b, dW, db);
     }
   }
+}
+
+template <typename T>
+void Graph<T>::initialize(std::uint64_t seed) {
   Rng rng(seed);
   for (const ParameterInfo& p : plan_.parameters) {
     if (p.cols == 0) continue;  // biases start at zero
@@ -280,7 +303,7 @@ double Graph<T>::sgd_step(const Batch<T>& batch, T lr, Checks checks) {
   if (!plan_.shares_parameters) return backward_pass(batch, &lr);
   // A shared block may only change once every use has sent its gradient.
   const double J = backward_pass(batch, nullptr);
-  for (std::size_t i = 0; i < params_.size(); ++i) params_[i] -= lr * grads_[i];
+  for (std::size_t i = 0; i < params_.size; ++i) params_[i] -= lr * grads_[i];
   return J;
 }
 

@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
   blasnet::python::bind_layers(m);
   blasnet::python::bind_optimizers(m);
   blasnet::python::bind_network(m);
+  blasnet::python::bind_graph(m);
 }

@@ -37,6 +37,10 @@ class Graph {
   // uniform for relu nodes; zero biases). Throws std::invalid_argument as GraphPlan::build.
   Graph(const GraphSpec& spec, std::uint64_t seed);
   Graph(GraphPlan plan, std::uint64_t seed);
+  // A graph over parameter and gradient buffers that another graph owns and that outlive it
+  // (one recurrent net unrolled to several lengths). Throws std::invalid_argument unless both
+  // hold exactly the plan's parameter count.
+  Graph(GraphPlan plan, Span<T> parameters, Span<T> gradients);
 
   // The nodes hold views into the buffers: moving is fine, copying would alias.
   Graph(const Graph&) = delete;
@@ -48,10 +52,10 @@ class Graph {
   std::size_t node_count() const { return nodes_.size(); }
   const Dense<T>& node(std::size_t k) const { return nodes_.at(k); }  // topological order
 
-  Span<T> parameters() { return {params_.data(), params_.size()}; }
-  Span<const T> parameters() const { return {params_.data(), params_.size()}; }
-  Span<T> gradients() { return {grads_.data(), grads_.size()}; }
-  Span<const T> gradients() const { return {grads_.data(), grads_.size()}; }
+  Span<T> parameters() { return params_; }
+  Span<const T> parameters() const { return {params_.data, params_.size}; }
+  Span<T> gradients() { return grads_; }
+  Span<const T> gradients() const { return {grads_.data, grads_.size}; }
   const std::vector<ParameterInfo>& parameter_info() const { return plan_.parameters; }
 
   // Replaces output i's loss; throws std::invalid_argument if its unit cannot feed it.
@@ -96,7 +100,9 @@ class Graph {
     std::vector<InputGradient<T>> dX;     // where each block's dX goes
   };
 
-  void bind_parameters(std::uint64_t seed);
+  explicit Graph(GraphPlan plan);
+  void bind_parameters();
+  void initialize(std::uint64_t seed);
   // J of the batch, and the deltas of every node back to the first; sgd_lr (or null) selects
   // Dense::sgd_backward over storing gradients.
   double backward_pass(const Batch<T>& batch, const T* sgd_lr);
@@ -114,8 +120,8 @@ class Graph {
 
   GraphPlan plan_;
   std::vector<Dense<T>> nodes_;
-  std::vector<T> params_;
-  std::vector<T> grads_;
+  std::vector<T> own_params_, own_grads_;  // empty for a graph over another's buffers
+  Span<T> params_, grads_;
   std::vector<Workspace> work_;
   std::vector<double> output_losses_;
   std::size_t capacity_ = 0;

@@ -1,0 +1,87 @@
+#pragma once
+// NumPy arrays as the core's matrices, in place. A C-contiguous (n_samples, n_features) array,
+// or one whose rows are evenly spaced (a slice X[:, t, :] of a sequence batch), is the
+// column-major n_features × n_samples matrix of the note with leading dimension = row stride.
+
+#include <Python.h>
+#include <blasnet/losses.hpp>
+#include <blasnet/matrix.hpp>
+#include <pybind11/numpy.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+
+namespace blasnet::python {
+
+namespace py = pybind11;
+
+template <typename T>
+using CArray = py::array_t<T, py::array::c_style>;
+
+// Raised for an argument the core cannot read in place; the Python package converts it once
+// and calls again, so the common case pays for no conversion code at all.
+struct NotCanonical : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Whether h is a C-contiguous ndarray of element type E with ndim dimensions.
+template <typename E>
+bool is_canonical(py::handle h, int ndim) {
+  return py::array_t<E, py::array::c_style>::check_(h) &&
+         py::detail::array_proxy(h.ptr())->nd == ndim;
+}
+
+// A 2-D array of dtype T, aligned, whose features are adjacent and whose samples are evenly
+// spaced forward in memory, viewed as the column-major features × samples matrix.
+template <typename T>
+MatrixView<const T> as_columns(py::handle h) {
+  constexpr auto item = static_cast<py::ssize_t>(sizeof(T));
+  if (!py::array_t<T>::check_(h)) throw NotCanonical("not an array of the dtype");
+  const auto* a = py::detail::array_proxy(h.ptr());
+  if (a->nd != 2 || (a->flags & py::detail::npy_api::NPY_ARRAY_ALIGNED_) == 0) {
+    throw NotCanonical("not an aligned 2-D array");
+  }
+  const py::ssize_t n = a->dimensions[0];
+  const py::ssize_t d = a->dimensions[1];
+  const py::ssize_t feature_stride = d > 1 ? a->strides[1] : item;
+  const py::ssize_t sample_stride = n > 1 ? a->strides[0] : std::max<py::ssize_t>(d, 1) * item;
+  if (feature_stride != item || sample_stride % item != 0 || sample_stride < d * item) {
+    throw NotCanonical("rows are not evenly spaced runs of adjacent values");
+  }
+  return {reinterpret_cast<const T*>(a->data), static_cast<std::size_t>(d),
+          static_cast<std::size_t>(n), static_cast<std::size_t>(sample_stride / item)};
+}
+
+// Float targets of shape (n, n_out), or int64 class labels of shape (n,) for the one loss
+// that reads labels; for the others, 1-D targets go back to be reshaped.
+template <typename T>
+Targets<T> as_targets(py::handle h, Loss loss) {
+  if (loss == Loss::softmax_cross_entropy && is_canonical<std::int64_t>(h, 1)) {
+    const auto* a = py::detail::array_proxy(h.ptr());
+    return Targets<T>::classes(reinterpret_cast<const std::int64_t*>(a->data),
+                               static_cast<std::size_t>(a->dimensions[0]));
+  }
+  return Targets<T>::dense(as_columns<T>(h));
+}
+
+// A 1-D NumPy view of one of the core's flat buffers; it keeps owner alive.
+template <typename T>
+py::array_t<T> buffer_view(Span<T> span, py::handle owner) {
+  return py::array_t<T>({static_cast<py::ssize_t>(span.size)},
+                        {static_cast<py::ssize_t>(sizeof(T))}, span.data, owner);
+}
+
+// A fresh (samples, features) array for a features × samples result.
+template <typename T>
+CArray<T> new_samples(std::size_t samples, std::size_t features) {
+  return CArray<T>({static_cast<py::ssize_t>(samples), static_cast<py::ssize_t>(features)});
+}
+
+// Copies Y (features × samples) into out, sample by sample.
+template <typename T>
+void copy_samples(MatrixView<const T> Y, T* out) {
+  for (std::size_t j = 0; j < Y.cols; ++j) std::copy(Y.column(j), Y.column(j) + Y.rows, out + j * Y.rows);
+}
+
+}  // namespace blasnet::python
