@@ -147,7 +147,9 @@ template <typename T>
 void Graph<T>::set_loss(std::size_t output, Loss loss) {
   PlannedOutput& out = plan_.outputs.at(output);
   if (out.loss == loss) return;
-  check_loss_supports(loss, plan_.nodes[out.node].activation);
+  // A step output has no gradient whatever the loss: training names the node.
+  const Activation unit = plan_.nodes[out.node].activation;
+  if (is_differentiable(unit)) check_loss_supports(loss, unit);
   out.loss = loss;
 }
 
@@ -224,7 +226,11 @@ void Graph<T>::check_inputs(Span<const MatrixView<const T>> inputs) const {
                                   " features per sample, the network expects " +
                                   std::to_string(spec.dim));
     }
-    if (inputs[i].cols == 0) throw std::invalid_argument("empty batch: " + what + " has no samples");
+    if (inputs[i].cols == 0) {
+      throw std::invalid_argument("empty batch: " +
+                                  (plan_.inputs.size() == 1 ? "the input" : what) +
+                                  " has no samples");
+    }
     if (inputs[i].cols != n) {
       throw std::invalid_argument(what + " has " + std::to_string(inputs[i].cols) +
                                   " samples, input '" + plan_.inputs[0].name + "' has " +

@@ -1,6 +1,8 @@
 #include "blasnet/network.hpp"
 
 #include <stdexcept>
+#include <string>
+#include <unordered_set>
 
 namespace blasnet {
 
@@ -9,7 +11,14 @@ namespace {
 GraphSpec stack(std::size_t input_dim, const std::vector<DenseSpec>& layers) {
   if (input_dim == 0) throw std::invalid_argument("network: input_dim must be positive, got 0");
   if (layers.empty()) throw std::invalid_argument("network: needs at least one layer");
-  return chain_spec(input_dim, layers);
+  GraphSpec spec = chain_spec(input_dim, layers);
+  std::unordered_set<std::string> names;
+  for (const NodeSpec& node : spec.nodes) {
+    if (!names.insert(node.name).second) {
+      throw std::invalid_argument("network: duplicate layer name '" + node.name + "'");
+    }
+  }
+  return spec;
 }
 
 }  // namespace

@@ -44,6 +44,10 @@ MatrixView<const T> as_columns(py::handle h) {
   }
   const py::ssize_t n = a->dimensions[0];
   const py::ssize_t d = a->dimensions[1];
+  if (n == 0 || d == 0) {  // no values: strides mean nothing, and the core names the emptiness
+    return {reinterpret_cast<const T*>(a->data), static_cast<std::size_t>(d),
+            static_cast<std::size_t>(n), static_cast<std::size_t>(std::max<py::ssize_t>(d, 1))};
+  }
   const py::ssize_t feature_stride = d > 1 ? a->strides[1] : item;
   const py::ssize_t sample_stride = n > 1 ? a->strides[0] : std::max<py::ssize_t>(d, 1) * item;
   if (feature_stride != item || sample_stride % item != 0 || sample_stride < d * item) {

@@ -50,7 +50,9 @@ from ._core import (
     get_num_threads,
     set_num_threads,
 )
+from .graph import Graph, Node
 from .history import History
+from .rnn import RNN
 from .sequential import Sequential
 
 __all__ = [
@@ -58,8 +60,11 @@ __all__ = [
     "LOSSES",
     "SGD",
     "Dense",
+    "Graph",
     "History",
+    "Node",
     "Optimizer",
+    "RNN",
     "Sequential",
     "__version__",
     "blas_config",

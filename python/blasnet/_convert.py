@@ -59,40 +59,43 @@ def _converted(array: np.ndarray[Any, Any], dtype: Any, name: str) -> np.ndarray
         raise ValueError(f"{name} has values outside the range of {np.dtype(dtype).name}") from error
 
 
-def as_samples(X: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
+def as_samples(X: Any, dtype: np.dtype[Any], name: str = "X") -> np.ndarray[Any, Any]:
     """X as a C-contiguous (n_samples, n_features) array of ``dtype``: the array itself when it
-    already is one, otherwise one converted copy."""
+    already is one, otherwise one converted copy. ``name`` names X in errors."""
     # The common case costs a few attribute reads: the array goes to the core as it is.
     if type(X) is np.ndarray and X.dtype is dtype and X.ndim == 2 and X.flags.c_contiguous:
         return X
-    array = _numeric_array(X, "X")
+    array = _numeric_array(X, name)
     if array.ndim != 2:
         raise ValueError(
-            f"X must be 2-D (n_samples, n_features), got shape {array.shape}; "
-            "reshape a single sample with X.reshape(1, -1)"
+            f"{name} must be 2-D (n_samples, n_features), got shape {array.shape}; "
+            f"reshape a single sample with {name}.reshape(1, -1)"
         )
-    return _converted(array, dtype, "X")
+    return _converted(array, dtype, name)
 
 
-def as_targets(T: Any, loss: str, output_dim: int, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
+def as_targets(
+    T: Any, loss: str, output_dim: int, dtype: np.dtype[Any], name: str = "T"
+) -> np.ndarray[Any, Any]:
     """Targets as the core takes them: a C-contiguous (n_samples, output_dim) array of
-    ``dtype``, or, for softmax_cross_entropy, int64 class labels of shape (n_samples,)."""
+    ``dtype``, or, for softmax_cross_entropy, int64 class labels of shape (n_samples,).
+    ``name`` names T in errors."""
     if type(T) is np.ndarray and T.flags.c_contiguous:
         if T.dtype is dtype and T.ndim == 2:
             return T
         if T.dtype is _INT64 and T.ndim == 1 and loss == "softmax_cross_entropy":
             return T
-    array = _numeric_array(T, "T")
+    array = _numeric_array(T, name)
     if array.ndim == 1:
         if loss == "softmax_cross_entropy" and array.dtype.kind in "iu":
-            return _converted(array, np.int64, "T")
+            return _converted(array, np.int64, name)
         if output_dim != 1:
             raise ValueError(
-                f"T has shape {array.shape} but the network has {output_dim} outputs: give "
+                f"{name} has shape {array.shape} but the network has {output_dim} outputs: give "
                 f"targets of shape (n_samples, {output_dim}), or integer class labels with "
                 "loss='softmax_cross_entropy'"
             )
         array = array.reshape(-1, 1)
     elif array.ndim != 2:
-        raise ValueError(f"T must be 1-D or 2-D, got shape {array.shape}")
-    return _converted(array, dtype, "T")
+        raise ValueError(f"{name} must be 1-D or 2-D, got shape {array.shape}")
+    return _converted(array, dtype, name)

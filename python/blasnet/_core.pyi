@@ -1,6 +1,6 @@
 """Type stubs of blasnet's C++ core (python/bindings)."""
 
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -66,3 +66,49 @@ class _Network:
 
 class NetworkF64(_Network): ...
 class NetworkF32(_Network): ...
+
+# GraphF64 and GraphF32 likewise. Inputs are lists in the graph's input order; targets are
+# lists in its output order, None for an output whose targets come from an input.
+class _Graph:
+    @overload
+    def __init__(
+        self,
+        inputs: list[tuple[str, int]],
+        nodes: list[tuple[str, list[str], int, str, str, bool]],
+        outputs: list[tuple[str, str, float, str]],
+        seed: int,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self,
+        inputs: list[tuple[str, int]],
+        nodes: list[tuple[str, list[str], int, str, str, bool]],
+        outputs: list[tuple[str, str, float, str]],
+        owner: _Graph,
+    ) -> None: ...
+    @property
+    def inputs(self) -> list[tuple[str, int]]: ...
+    @property
+    def outputs(self) -> list[tuple[str, int, str, float, str | None]]: ...
+    @property
+    def nodes(self) -> list[tuple[str, list[str], int, int, str]]: ...
+    def parameter_info(self) -> list[tuple[str, int, tuple[int, ...]]]: ...
+    def parameter_buffer(self) -> np.ndarray[Any, Any]: ...
+    def gradient_buffer(self) -> np.ndarray[Any, Any]: ...
+    def output_losses(self) -> list[float]: ...
+    def forward(self, inputs: list[Any]) -> list[np.ndarray[Any, Any]]: ...
+    def backward(self, inputs: list[Any], targets: list[Any]) -> float: ...
+    def train_step(self, inputs: list[Any], targets: list[Any], optimizer: Optimizer) -> float: ...
+    def fit(
+        self,
+        inputs: list[Any],
+        targets: list[Any],
+        optimizer: Optimizer,
+        epochs: int,
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+    ) -> tuple[list[float], bool]: ...
+
+class GraphF64(_Graph): ...
+class GraphF32(_Graph): ...

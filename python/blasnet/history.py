@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -34,3 +36,15 @@ class History:
     def epochs(self) -> int:
         """Number of completed epochs."""
         return len(self.loss)
+
+    @classmethod
+    def record(cls, fit: Callable[[], tuple[Sequence[float], bool]]) -> History:
+        """Runs ``fit`` (a core training loop returning its per-epoch losses and whether Ctrl-C
+        stopped it) and keeps what it returned, with its wall time."""
+        started = time.perf_counter()
+        losses, interrupted = fit()
+        return cls(
+            loss=list(losses),
+            interrupted=bool(interrupted),
+            seconds=time.perf_counter() - started,
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +10,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._convert import as_count, as_dtype, as_samples, as_seed, as_targets
+from ._views import named_views
 from .history import History
 
 
@@ -214,23 +214,14 @@ class Sequential:
         X_ = as_samples(X, self._dtype)
         T_ = self._targets(T, loss)
         shuffle_seed = self._seed if seed is None else as_seed(seed)
-        started = time.perf_counter()
-        losses, interrupted = self._net.fit(
-            X_,
-            T_,
-            loss,
-            optimizer,
-            as_count(epochs, "epochs"),
-            as_count(batch_size, "batch_size"),
-            bool(shuffle),
-            shuffle_seed,
+        epochs_ = as_count(epochs, "epochs")
+        batch_size_ = as_count(batch_size, "batch_size")
+        self.history = History.record(
+            lambda: self._net.fit(
+                X_, T_, loss, optimizer, epochs_, batch_size_, bool(shuffle), shuffle_seed
+            )
         )
-        self.history = History(
-            loss=list(losses),
-            interrupted=bool(interrupted),
-            seconds=time.perf_counter() - started,
-        )
-        if interrupted:
+        if self.history.interrupted:
             raise KeyboardInterrupt
         return self.history
 
@@ -258,10 +249,7 @@ class Sequential:
         return self._views(self._net.gradient_buffer())
 
     def _views(self, flat: np.ndarray[Any, Any]) -> dict[str, np.ndarray[Any, Any]]:
-        return {
-            name: flat[offset : offset + int(np.prod(shape))].reshape(shape)
-            for name, offset, shape in self._net.parameter_info()
-        }
+        return named_views(flat, self._net.parameter_info())
 
     def _targets(self, T: npt.ArrayLike, loss: str) -> np.ndarray[Any, Any]:
         if loss not in _core.LOSSES:

@@ -1,0 +1,295 @@
+"""Elman recurrent networks as the note sees them: "equivalent to a feed-forward neural network
+after being unrolled along time", trained by backpropagation through the unrolled graph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+from ._convert import as_count, as_dtype, as_seed
+from .graph import Graph
+from .history import History
+
+_HEADS = ("last", "every")
+
+
+class RNN:
+    """An Elman network ``h_t = f(W·[x_t; h_{t−1}] + b)`` with a dense output head
+    ``y = g(V·h + c)`` on the last step or on every step.
+
+    Each sequence length is unrolled onto a :class:`Graph` whose steps share the cell's ``W``
+    and ``b`` (and the head's), so backpropagation through time is the graph's ordinary
+    backward pass, and the gradient of the cell is the sum over the steps. Every unrolled
+    length views the same parameter buffers.
+
+    Parameters
+    ----------
+    n_features : int
+        Features of each step's input x_t.
+    hidden : int
+        Units of the state h_t.
+    n_outputs : int
+        Units of the head.
+    activation : str
+        The cell's f (default tanh).
+    output_activation : str
+        The head's g (default identity).
+    loss : str
+        The cost on the head; on every step it is the mean of the steps' costs.
+    head : {"last", "every"}
+        Predict from the last state only, or from every state.
+    dtype, seed
+        As for :class:`Graph`.
+
+    Attributes
+    ----------
+    Parameters are ``"cell.W"`` (hidden, n_features + hidden): the columns of ``[x_t; h_{t−1}]``
+    in that order; ``"cell.b"``; ``"head.W"`` (n_outputs, hidden); ``"head.b"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import blasnet as bn
+    >>> rnn = bn.RNN(n_features=2, hidden=4, n_outputs=1, seed=0)
+    >>> rnn.forward(np.zeros((3, 5, 2))).shape
+    (3, 1)
+    >>> {k: v.shape for k, v in rnn.parameters().items()}
+    {'cell.W': (4, 6), 'cell.b': (4,), 'head.W': (1, 4), 'head.b': (1,)}
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        hidden: int,
+        n_outputs: int,
+        activation: str = "tanh",
+        output_activation: str = "identity",
+        loss: str = "mse",
+        head: str = "last",
+        dtype: npt.DTypeLike = "float64",
+        seed: int = 0,
+    ) -> None:
+        self._n_features = as_count(n_features, "n_features")
+        self._hidden = as_count(hidden, "hidden")
+        self._n_outputs = as_count(n_outputs, "n_outputs")
+        if head not in _HEADS:
+            raise ValueError(f"head must be one of {_HEADS}, got {head!r}")
+        self._activation = activation
+        self._output_activation = output_activation
+        self._loss = loss
+        self._head = head
+        self._dtype = as_dtype(dtype)
+        self._seed = as_seed(seed)
+        self._graphs: dict[int, Graph] = {}
+        # The one-step graph owns the buffers; building it checks the activations and loss.
+        self.unroll(1)
+        self.history: History | None = None
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The network's floating-point dtype."""
+        return self._dtype
+
+    @property
+    def head(self) -> str:
+        """"last" or "every"."""
+        return self._head
+
+    def unroll(self, n_steps: int) -> Graph:
+        """The network unrolled over ``n_steps``: a :class:`Graph` with inputs ``"x1"`` …
+        ``"x<n>"`` and ``"h0"``, cell nodes ``"cell"``, ``"cell@2"``, … sharing ``"cell"``'s
+        weights, and head nodes likewise; built once per length and kept.
+
+        Examples
+        --------
+        >>> import blasnet as bn
+        >>> g = bn.RNN(n_features=1, hidden=2, n_outputs=1).unroll(3)
+        >>> [name for name, *_ in g.nodes]
+        ['cell', 'cell@2', 'cell@3', 'head']
+        """
+        steps = as_count(n_steps, "n_steps")
+        if steps in self._graphs:
+            return self._graphs[steps]
+        g = Graph(self._dtype, self._seed)
+        if self._graphs:
+            g._buffers_of = self._graphs[1]
+        state = g.input("h0", self._hidden)
+        xs = [g.input(f"x{t}", self._n_features) for t in range(1, steps + 1)]
+        states = []
+        for t, x in enumerate(xs, start=1):
+            state = g.dense(
+                [x, state],
+                self._hidden,
+                self._activation,
+                name=_step_name("cell", t),
+                share=None if t == 1 else "cell",
+            )
+            states.append(state)
+        heads = states if self._head == "every" else states[-1:]
+        for t, h in enumerate(heads, start=1):
+            y = g.dense(
+                h,
+                self._n_outputs,
+                self._output_activation,
+                name=_step_name("head", t),
+                share=None if t == 1 else "head",
+            )
+            g.output(y, self._loss, weight=1.0 / len(heads))
+        self._graphs[steps] = g.build()
+        return g
+
+    def forward(self, X: npt.ArrayLike, h0: npt.ArrayLike | None = None) -> np.ndarray[Any, Any]:
+        """Outputs of the head.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_steps, n_features)
+        h0 : array_like of shape (n_samples, hidden), optional
+            The state before the first step; zeros by default.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs) for the last step, or
+        (n_samples, n_steps, n_outputs) for every step
+        """
+        X_ = self._sequences(X)
+        outs = self.unroll(X_.shape[1]).forward(self._inputs(X_, h0))
+        if self._head == "last":
+            return next(iter(outs.values()))
+        return np.stack(list(outs.values()), axis=1)
+
+    def backward(
+        self, X: npt.ArrayLike, T: npt.ArrayLike, h0: npt.ArrayLike | None = None
+    ) -> float:
+        """Forward and backward through time on one batch: returns J and fills
+        :meth:`gradients`.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_steps, n_features)
+        T : array_like
+            Targets of the head: (n_samples, n_outputs) — or (n_samples,) — for the last step;
+            (n_samples, n_steps, n_outputs) — or (n_samples, n_steps) — for every step.
+            Integer class labels with ``softmax_cross_entropy``.
+        h0 : optional, as for :meth:`forward`
+        """
+        X_ = self._sequences(X)
+        g = self.unroll(X_.shape[1])
+        return g.backward(self._inputs(X_, h0), self._targets(T, X_.shape[1]))
+
+    def train_step(
+        self,
+        X: npt.ArrayLike,
+        T: npt.ArrayLike,
+        optimizer: _core.Optimizer,
+        h0: npt.ArrayLike | None = None,
+    ) -> float:
+        """One gradient step on one batch; returns J before the step."""
+        X_ = self._sequences(X)
+        g = self.unroll(X_.shape[1])
+        return g.train_step(self._inputs(X_, h0), self._targets(T, X_.shape[1]), optimizer)
+
+    def fit(
+        self,
+        X: npt.ArrayLike,
+        T: npt.ArrayLike,
+        optimizer: _core.Optimizer,
+        epochs: int = 1,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+    ) -> History:
+        """Minibatch backpropagation through time over the data, entirely in C++; arguments
+        as for :meth:`backward` and :meth:`Graph.fit`, with zero initial states.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import blasnet as bn
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.integers(0, 2, size=(200, 3, 1)).astype(float)
+        >>> rnn = bn.RNN(n_features=1, hidden=8, n_outputs=1, seed=0)
+        >>> h = rnn.fit(X, X.sum(axis=1), bn.SGD(lr=0.1), epochs=100, batch_size=10)
+        >>> h.loss[-1] < 0.01 * h.loss[0]
+        True
+        """
+        X_ = self._sequences(X)
+        g = self.unroll(X_.shape[1])
+        g.history = None
+        try:
+            g.fit(
+                self._inputs(X_, None),
+                self._targets(T, X_.shape[1]),
+                optimizer,
+                epochs=epochs,
+                batch_size=batch_size,
+                shuffle=shuffle,
+                seed=self._seed if seed is None else seed,
+            )
+        finally:
+            # Also after Ctrl-C: the epochs that completed.
+            self.history = g.history
+        assert self.history is not None
+        return self.history
+
+    def parameters(self) -> dict[str, np.ndarray[Any, Any]]:
+        """Writable views of ``cell.W``, ``cell.b``, ``head.W``, ``head.b``, shared by every
+        unrolled length."""
+        return self._graphs[1].parameters()
+
+    def gradients(self) -> dict[str, np.ndarray[Any, Any]]:
+        """Gradients of the last :meth:`backward`, keyed like :meth:`parameters`: each the sum
+        over the steps."""
+        return self._graphs[1].gradients()
+
+    def __repr__(self) -> str:
+        return (
+            f"RNN({self._n_features} -> {self._hidden} {self._activation} -> "
+            f"{self._n_outputs} {self._output_activation}, loss={self._loss}, "
+            f"head={self._head}, dtype={self._dtype.name})"
+        )
+
+    def _sequences(self, X: npt.ArrayLike) -> np.ndarray[Any, Any]:
+        array = np.asarray(X)
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"X must be numeric, got an array of dtype {array.dtype}")
+        if array.ndim != 3 or array.shape[2] != self._n_features or array.shape[1] == 0:
+            raise ValueError(
+                f"X must have shape (n_samples, n_steps, {self._n_features}) with n_steps ≥ 1, "
+                f"got {array.shape}"
+            )
+        # Each step X[:, t, :] then reaches BLAS in place, its rows n_steps·n_features apart.
+        return np.ascontiguousarray(array, dtype=self._dtype)
+
+    def _inputs(self, X: np.ndarray[Any, Any], h0: npt.ArrayLike | None) -> dict[str, Any]:
+        state = np.zeros((X.shape[0], self._hidden), self._dtype) if h0 is None else h0
+        inputs: dict[str, Any] = {"h0": state}
+        for t in range(X.shape[1]):
+            inputs[f"x{t + 1}"] = X[:, t, :]
+        return inputs
+
+    def _targets(self, T: npt.ArrayLike, steps: int) -> dict[str, Any]:
+        if self._head == "last":
+            return {"head": T}
+        array = np.asarray(T)
+        labels = self._loss == "softmax_cross_entropy" and array.dtype.kind in "iu"
+        if array.ndim == 2 and not labels and self._n_outputs == 1:
+            array = array[:, :, np.newaxis]
+        expected = 2 if labels else 3
+        if array.ndim != expected or array.shape[1] != steps:
+            raise ValueError(
+                f"T for a head on every step must have shape (n_samples, {steps}, "
+                f"{self._n_outputs}), or (n_samples, {steps}) of class labels, got {array.shape}"
+            )
+        # Labels are read contiguously; float targets in place, like the inputs.
+        if labels:
+            return {_step_name("head", t + 1): np.ascontiguousarray(array[:, t]) for t in range(steps)}
+        array = np.ascontiguousarray(array, dtype=self._dtype)
+        return {_step_name("head", t + 1): array[:, t, :] for t in range(steps)}
+
+
+def _step_name(node: str, t: int) -> str:
+    return node if t == 1 else f"{node}@{t}"
