@@ -50,6 +50,7 @@ from ._core import (
     get_num_threads,
     set_num_threads,
 )
+from . import datasets
 from .graph import Graph, Node
 from .history import History
 from .rnn import RNN
@@ -68,6 +69,7 @@ __all__ = [
     "Sequential",
     "__version__",
     "blas_config",
+    "datasets",
     "get_num_threads",
     "set_num_threads",
 ]
