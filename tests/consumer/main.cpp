@@ -1,11 +1,13 @@
-// Uses blasnet as an installed package: learns XOR (the note's Figure 4) and exits non-zero
-// unless all four corners come out right.
+// Uses blasnet as an installed package: learns XOR (the note's Figure 4) with a Network, and
+// trains a tied-weight autoencoder Graph; exits non-zero unless both learn.
 
 #include <blasnet/blasnet.hpp>
 #include <cstdio>
 #include <vector>
 
-int main() {
+namespace {
+
+bool learns_xor() {
   // X (2×4): the corners as columns; T (1×4): their XOR.
   const std::vector<double> X{0, 0, 0, 1, 1, 0, 1, 1};
   const std::vector<double> T{0, 1, 1, 0};
@@ -24,5 +26,38 @@ int main() {
   for (std::size_t j = 0; j < 4; ++j) correct += (y(0, j) > 0.5) == (T[j] > 0.5);
   std::printf("blasnet consumer: XOR loss %.4f, %d/4 correct (%s)\n", history.back(), correct,
               blasnet::blas_config());
-  return correct == 4 ? 0 : 1;
+  return correct == 4;
+}
+
+bool learns_tied_autoencoder() {
+  // 4-D points on a 2-D plane, encoded to 2 units and decoded by the encoder's Wᵀ.
+  std::vector<float> X;
+  for (int j = 0; j < 64; ++j) {
+    const float u = float(j % 8) / 8 - 0.5f, v = float(j / 8) / 8 - 0.5f;
+    X.insert(X.end(), {u, v, u + v, u - v});
+  }
+  blasnet::GraphSpec spec;
+  spec.inputs = {{"x", 4}};
+  spec.nodes = {{"code", {"x"}, 2, blasnet::Activation::identity},
+                {"decoded", {"code"}, 4, blasnet::Activation::identity, "code", true}};
+  spec.outputs = {{"decoded", blasnet::Loss::mse, 1.0, "x"}};
+  blasnet::Graph<float> graph(spec, 0);
+
+  const blasnet::MatrixView<const float> x(X.data(), 4, 64);
+  const blasnet::Targets<float> none{};
+  blasnet::SGD sgd(0.1);
+  const std::vector<double> history =
+      blasnet::fit(graph, blasnet::Batch<float>{{&x, 1}, {&none, 1}}, sgd,
+                   blasnet::FitOptions{300, 8, true, 0});
+  std::printf("blasnet consumer: tied autoencoder loss %.5f -> %.5f\n", history.front(),
+              history.back());
+  return history.back() < 0.01 * history.front();
+}
+
+}  // namespace
+
+int main() {
+  const bool xor_ok = learns_xor();
+  const bool autoencoder_ok = learns_tied_autoencoder();
+  return xor_ok && autoencoder_ok ? 0 : 1;
 }
