@@ -218,25 +218,34 @@ void Graph<T>::check_inputs(Span<const MatrixView<const T>> inputs) const {
                                 std::to_string(plan_.inputs.size()) + " inputs");
   }
   const std::size_t n = inputs[0].cols;
+  const bool single = plan_.inputs.size() == 1;
   for (std::size_t i = 0; i < inputs.size; ++i) {
     const InputSpec& spec = plan_.inputs[i];
-    const std::string what = plan_.inputs.size() == 1 ? "input" : "input '" + spec.name + "'";
+    // Built only when throwing: a check that passes allocates nothing.
+    const auto what = [&] { return single ? std::string("input") : "input '" + spec.name + "'"; };
     if (inputs[i].rows != spec.dim) {
-      throw std::invalid_argument(what + " has " + std::to_string(inputs[i].rows) +
+      throw std::invalid_argument(what() + " has " + std::to_string(inputs[i].rows) +
                                   " features per sample, the network expects " +
                                   std::to_string(spec.dim));
     }
     if (inputs[i].cols == 0) {
-      throw std::invalid_argument("empty batch: " +
-                                  (plan_.inputs.size() == 1 ? "the input" : what) +
+      throw std::invalid_argument("empty batch: " + (single ? "the input" : what()) +
                                   " has no samples");
     }
     if (inputs[i].cols != n) {
-      throw std::invalid_argument(what + " has " + std::to_string(inputs[i].cols) +
+      throw std::invalid_argument(what() + " has " + std::to_string(inputs[i].cols) +
                                   " samples, input '" + plan_.inputs[0].name + "' has " +
                                   std::to_string(n));
     }
-    check_finite(inputs[i], (what + "s").c_str());
+    if (single) {
+      check_finite(inputs[i], "inputs");
+      continue;
+    }
+    try {
+      check_finite(inputs[i], "values");
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(what() + ": " + e.what());
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 #include <functional>
 #include <numeric>
 #include <queue>
+#include <sstream>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -265,7 +266,9 @@ GraphPlan GraphPlan::build(const GraphSpec& spec) {
       fail("output '" + out.node + "': " + e.what());
     }
     if (!(std::isfinite(out.weight) && out.weight > 0)) {
-      fail("output '" + out.node + "' has weight " + std::to_string(out.weight) +
+      std::ostringstream weight;
+      weight << out.weight;
+      fail("output '" + out.node + "' has weight " + weight.str() +
            "; weights must be positive and finite");
     }
     PlannedOutput planned{k, out.loss, out.weight, std::nullopt};
