@@ -281,8 +281,13 @@ void Graph<T>::check_batch(const Batch<T>& batch) const {
   check_trainable(batch.targets, samples(batch));
   for (std::size_t i = 0; i < plan_.outputs.size(); ++i) {
     const PlannedOutput& out = plan_.outputs[i];
-    if (out.target_input) {
+    if (!out.target_input) continue;
+    try {
       check_targets(out.loss, targets_of(i, batch), plan_.nodes[out.node].units, samples(batch));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("output '" + plan_.nodes[out.node].name +
+                                  "' takes its targets from input '" +
+                                  plan_.inputs[*out.target_input].name + "': " + e.what());
     }
   }
 }

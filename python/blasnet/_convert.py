@@ -49,7 +49,7 @@ def _numeric_array(values: Any, name: str) -> np.ndarray[Any, Any]:
     return array
 
 
-def _converted(array: np.ndarray[Any, Any], dtype: Any, name: str) -> np.ndarray[Any, Any]:
+def converted(array: np.ndarray[Any, Any], dtype: Any, name: str) -> np.ndarray[Any, Any]:
     """``array`` as C-contiguous ``dtype``; a finite value that overflows the cast (float64 to
     float32) is named as such, not left to surface later as an Inf."""
     try:
@@ -71,7 +71,7 @@ def as_samples(X: Any, dtype: np.dtype[Any], name: str = "X") -> np.ndarray[Any,
             f"{name} must be 2-D (n_samples, n_features), got shape {array.shape}; "
             f"reshape a single sample with {name}.reshape(1, -1)"
         )
-    return _converted(array, dtype, name)
+    return converted(array, dtype, name)
 
 
 def as_targets(
@@ -88,7 +88,7 @@ def as_targets(
     array = _numeric_array(T, name)
     if array.ndim == 1:
         if loss == "softmax_cross_entropy" and array.dtype.kind in "iu":
-            return _converted(array, np.int64, name)
+            return converted(array, np.int64, name)
         if output_dim != 1:
             raise ValueError(
                 f"{name} has shape {array.shape} but the network has {output_dim} outputs: give "
@@ -98,4 +98,4 @@ def as_targets(
         array = array.reshape(-1, 1)
     elif array.ndim != 2:
         raise ValueError(f"{name} must be 1-D or 2-D, got shape {array.shape}")
-    return _converted(array, dtype, name)
+    return converted(array, dtype, name)

@@ -5,6 +5,7 @@ exists"."""
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
@@ -186,7 +187,9 @@ class Graph:
         Node('h', units=2)
         """
         self._check_open()
-        refs = [inputs] if isinstance(inputs, (Node, str)) else list(inputs)
+        refs: list[Any] = [inputs] if isinstance(inputs, (Node, str)) else []
+        if not refs:
+            refs = list(inputs) if isinstance(inputs, Sequence) else [inputs]
         if not refs:
             raise ValueError("dense needs at least one input")
         sources = tuple(_name_of(ref, "an input of dense") for ref in refs)
@@ -231,6 +234,8 @@ class Graph:
             raise ValueError(f"node '{name}' is an output already")
         if loss not in _core.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; valid losses: {', '.join(_core.LOSSES)}")
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
+            raise TypeError(f"output '{name}': weight must be a number, got {weight!r}")
         weight_ = float(weight)
         if not (math.isfinite(weight_) and weight_ > 0):
             raise ValueError(f"output '{name}': weight must be positive and finite, got {weight}")
@@ -527,8 +532,11 @@ class Graph:
         return [given[name] for name in self._input_names]
 
     def _target_list(self, targets: Any) -> list[Any]:
-        given = {} if targets is None else dict(targets)
-        given = {_name_of(key, "a target key"): value for key, value in given.items()}
+        if targets is not None and not isinstance(targets, Mapping):
+            raise TypeError(
+                f"targets must be a dict of arrays keyed by output name, got {type(targets).__name__}"
+            )
+        given = {_name_of(key, "a target key"): value for key, value in (targets or {}).items()}
         names = [spec[0] for spec in self._output_specs]
         unknown = sorted(set(given) - set(names))
         if unknown:

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._convert import as_count, as_dtype, as_seed
+from ._convert import as_count, as_dtype, as_samples, as_seed, converted
 from .graph import Graph
 from .history import History
 
@@ -253,19 +253,36 @@ class RNN:
         )
 
     def _sequences(self, X: npt.ArrayLike) -> np.ndarray[Any, Any]:
+        """X checked here, where its errors can speak of samples and steps rather than of the
+        unrolled graph's inputs."""
         array = np.asarray(X)
         if array.dtype.kind not in "biuf":
             raise ValueError(f"X must be numeric, got an array of dtype {array.dtype}")
-        if array.ndim != 3 or array.shape[2] != self._n_features or array.shape[1] == 0:
+        if array.ndim != 3 or array.shape[2] != self._n_features or 0 in array.shape[:2]:
             raise ValueError(
-                f"X must have shape (n_samples, n_steps, {self._n_features}) with n_steps ≥ 1, "
-                f"got {array.shape}"
+                f"X must have shape (n_samples, n_steps, {self._n_features}) with at least one "
+                f"sample and one step, got {array.shape}"
             )
         # Each step X[:, t, :] then reaches BLAS in place, its rows n_steps·n_features apart.
-        return np.ascontiguousarray(array, dtype=self._dtype)
+        sequences = converted(array, self._dtype, "X")
+        bad = np.argwhere(~np.isfinite(sequences))
+        if len(bad):
+            sample, step, feature = (int(i) for i in bad[0])
+            raise ValueError(
+                f"X contains NaN or Inf (sample {sample}, step {step}, feature {feature})"
+            )
+        return sequences
 
     def _inputs(self, X: np.ndarray[Any, Any], h0: npt.ArrayLike | None) -> dict[str, Any]:
-        state = np.zeros((X.shape[0], self._hidden), self._dtype) if h0 is None else h0
+        if h0 is None:
+            state = np.zeros((X.shape[0], self._hidden), self._dtype)
+        else:
+            state = as_samples(h0, self._dtype, "h0")
+            if state.shape != (X.shape[0], self._hidden):
+                raise ValueError(
+                    f"h0 must have shape ({X.shape[0]}, {self._hidden}) for {X.shape[0]} "
+                    f"sequences, got {state.shape}"
+                )
         inputs: dict[str, Any] = {"h0": state}
         for t in range(X.shape[1]):
             inputs[f"x{t + 1}"] = X[:, t, :]
@@ -287,7 +304,7 @@ class RNN:
         # Labels are read contiguously; float targets in place, like the inputs.
         if labels:
             return {_step_name("head", t + 1): np.ascontiguousarray(array[:, t]) for t in range(steps)}
-        array = np.ascontiguousarray(array, dtype=self._dtype)
+        array = converted(array, self._dtype, "T")
         return {_step_name("head", t + 1): array[:, t, :] for t in range(steps)}
 
 
