@@ -8,6 +8,8 @@ pybind11_add_module(_core
   python/bindings/bind_layers.cpp
   python/bindings/bind_network.cpp
   python/bindings/bind_optimizers.cpp
+  python/bindings/bind_perceptron.cpp
+  python/bindings/bind_schedules.cpp
 )
 target_include_directories(_core PRIVATE python/bindings)
 target_link_libraries(_core PRIVATE blasnet)

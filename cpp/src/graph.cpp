@@ -101,6 +101,8 @@ Graph<T>::Graph(GraphPlan plan, std::uint64_t seed) : Graph(std::move(plan)) {
   grads_ = {own_grads_.data(), own_grads_.size()};
   bind_parameters();
   initialize(seed);
+  // Its own stream, so that dropout does not shift with the number of parameters drawn.
+  seed_dropout(seed ^ 0x9e3779b97f4a7c15ull);
 }
 
 template <typename T>
@@ -164,6 +166,10 @@ void Graph<T>::reserve(std::size_t n) {
     w.dY.resize(size);
     if (node.output && node.activation != Activation::identity) w.Y.resize(size);
     if (node.output && node.has_consumers) w.dZ_loss.resize(size);
+    if (node.dropout > 0) {
+      w.mask.resize(size);
+      w.dropped.resize(size);
+    }
   }
   capacity_ = n;
 }
@@ -185,11 +191,18 @@ MatrixView<T> Graph<T>::dy_of(std::size_t k, std::size_t n) {
 }
 
 template <typename T>
+MatrixView<const T> Graph<T>::seen_of(std::size_t k, std::size_t n) {
+  if (training_pass_ && plan_.nodes[k].dropout > 0) {
+    return {work_[k].dropped.data(), plan_.nodes[k].units, n};
+  }
+  return y_of(k, n);
+}
+
+template <typename T>
 void Graph<T>::point_inputs(std::size_t k, Span<const MatrixView<const T>> inputs, std::size_t n) {
   const std::vector<PlannedSource>& sources = plan_.nodes[k].sources;
   for (std::size_t i = 0; i < sources.size(); ++i) {
-    work_[k].X[i] = sources[i].is_input ? inputs[sources[i].index]
-                                        : MatrixView<const T>(y_of(sources[i].index, n));
+    work_[k].X[i] = sources[i].is_input ? inputs[sources[i].index] : seen_of(sources[i].index, n);
   }
 }
 
@@ -276,9 +289,25 @@ void Graph<T>::check_trainable(Span<const Targets<T>> targets, std::size_t n) co
 }
 
 template <typename T>
+void Graph<T>::check_sample_weights(const Batch<T>& batch) const {
+  if (batch.sample_weights == nullptr) return;
+  double total = 0;
+  for (std::size_t j = 0; j < samples(batch); ++j) {
+    const T w = batch.sample_weights[j];
+    if (!(std::isfinite(w) && w >= 0)) {
+      throw std::invalid_argument("sample weights must be finite and non-negative; sample " +
+                                  std::to_string(j) + " has " + std::to_string(w));
+    }
+    total += w;
+  }
+  if (total <= 0) throw std::invalid_argument("sample weights are all zero: no sample counts");
+}
+
+template <typename T>
 void Graph<T>::check_batch(const Batch<T>& batch) const {
   check_inputs(batch.inputs);
   check_trainable(batch.targets, samples(batch));
+  check_sample_weights(batch);
   for (std::size_t i = 0; i < plan_.outputs.size(); ++i) {
     const PlannedOutput& out = plan_.outputs[i];
     if (!out.target_input) continue;
@@ -300,15 +329,63 @@ Targets<T> Graph<T>::targets_of(std::size_t output, const Batch<T>& batch) const
 }
 
 template <typename T>
-void Graph<T>::forward(Span<const MatrixView<const T>> inputs, Checks checks) {
+void Graph<T>::forward(Span<const MatrixView<const T>> inputs, Checks checks, Mode mode) {
   if (checks == Checks::on) check_inputs(inputs);
   const std::size_t n = inputs[0].cols;
   reserve(n);
+  training_pass_ = mode == Mode::training;
   for (std::size_t k = 0; k < nodes_.size(); ++k) {
     point_inputs(k, inputs, n);
     nodes_[k].forward(work_[k].X.data(), z_of(k, n), y_of(k, n));
+    if (training_pass_ && plan_.nodes[k].dropout > 0) drop_out(k, n);
   }
   last_n_ = n;
+}
+
+template <typename T>
+void Graph<T>::drop_out(std::size_t k, std::size_t n) {
+  const double keep = 1 - plan_.nodes[k].dropout;
+  const T scale = static_cast<T>(1 / keep);
+  const std::size_t size = plan_.nodes[k].units * n;
+  const T* y = y_of(k, n).data;
+  T* mask = work_[k].mask.data();
+  T* dropped = work_[k].dropped.data();
+  for (std::size_t i = 0; i < size; ++i) {
+    mask[i] = dropout_rng_.uniform() < keep ? scale : T(0);
+    dropped[i] = y[i] * mask[i];
+  }
+}
+
+template <typename T>
+double Graph<T>::evaluate(const Batch<T>& batch, Checks checks) {
+  if (checks == Checks::on) {
+    check_inputs(batch.inputs);
+    if (batch.targets.size != plan_.outputs.size()) {
+      throw std::invalid_argument("graph: " + std::to_string(batch.targets.size) +
+                                  " targets for " + std::to_string(plan_.outputs.size()) +
+                                  " outputs");
+    }
+    for (std::size_t i = 0; i < plan_.outputs.size(); ++i) {
+      check_targets(plan_.outputs[i].loss, targets_of(i, batch),
+                    plan_.nodes[plan_.outputs[i].node].units, samples(batch));
+    }
+    check_sample_weights(batch);
+  }
+  forward(batch.inputs, Checks::off, Mode::inference);
+  return weighted_loss(batch, samples(batch));
+}
+
+template <typename T>
+double Graph<T>::weighted_loss(const Batch<T>& batch, std::size_t n) {
+  double J = 0;
+  for (std::size_t i = 0; i < plan_.outputs.size(); ++i) {
+    const PlannedOutput& out = plan_.outputs[i];
+    const std::size_t k = out.node;
+    output_losses_[i] = loss_value<T>(out.loss, plan_.nodes[k].activation, z_of(k, n), y_of(k, n),
+                                      targets_of(i, batch), batch.sample_weights);
+    J += out.weight * output_losses_[i];  // J = Σ_i weight_i·J_i
+  }
+  return J;
 }
 
 template <typename T>
@@ -327,55 +404,104 @@ double Graph<T>::sgd_step(const Batch<T>& batch, T lr, Checks checks) {
   return J;
 }
 
+namespace {
+
+// M(:, j) *= factor·s_j, where s_j = n·w_j / Σw turns the per-sample dZ of a plain mean into
+// that of the weighted mean (the gemms' alpha keeps its 1/n); without weights, M *= factor.
+template <typename T>
+void scale_columns(MatrixView<T> M, const T* weights, double weight_total, T factor) {
+  if (weights == nullptr && factor == T(1)) return;
+  const double per_weight = weights == nullptr ? 0 : double(M.cols) / weight_total;
+  for (std::size_t j = 0; j < M.cols; ++j) {
+    const T s = weights == nullptr ? factor : static_cast<T>(factor * weights[j] * per_weight);
+    T* m = M.column(j);
+    for (std::size_t i = 0; i < M.rows; ++i) m[i] *= s;
+  }
+}
+
+}  // namespace
+
 template <typename T>
 void Graph<T>::output_backward(std::size_t k, const Batch<T>& batch, std::size_t n) {
   const PlannedNode& node = plan_.nodes[k];
   const PlannedOutput& out = plan_.outputs[*node.output];
-  const T weight = static_cast<T>(out.weight);
+  T weight = static_cast<T>(out.weight);
   const Targets<T> targets = targets_of(*node.output, batch);
+  double weight_total = 0;
+  if (batch.sample_weights != nullptr) {
+    for (std::size_t j = 0; j < n; ++j) weight_total += batch.sample_weights[j];
+    // A batch whose samples all weigh 0 has J = 0 and no gradient.
+    if (weight_total == 0) weight = T(0);
+  }
   if (!node.has_consumers) {
     loss_backward<T>(out.loss, node.activation, z_of(k, n), y_of(k, n), targets, dy_of(k, n));
-    if (out.weight != 1.0) scale(dy_of(k, n), weight);
+    scale_columns(dy_of(k, n), weight_total > 0 ? batch.sample_weights : nullptr, weight_total,
+                  weight);
     return;
   }
   // dZ = f'(Z) ⊙ (Σ dJ/dy of the readers) + weight·(the loss's dZ)
   const MatrixView<T> dZ_loss{work_[k].dZ_loss.data(), node.units, n};
   activation_backward(node.activation, MatrixView<const T>(y_of(k, n)), dy_of(k, n));
   loss_backward<T>(out.loss, node.activation, z_of(k, n), y_of(k, n), targets, dZ_loss);
-  add_scaled(dy_of(k, n), MatrixView<const T>(dZ_loss), weight);
+  scale_columns(dZ_loss, weight_total > 0 ? batch.sample_weights : nullptr, weight_total, weight);
+  add_scaled(dy_of(k, n), MatrixView<const T>(dZ_loss), T(1));
+}
+
+template <typename T>
+void Graph<T>::check_gradients_finite() const {
+  for (const PlannedNode& node : plan_.nodes) {
+    for (std::size_t i = 0; i < node.units; ++i) {
+      if (!std::isfinite(grads_[node.bias_offset + i])) {
+        throw NonFiniteError("the gradient reaching node '" + node.name +
+                             "' is NaN or infinite; no parameter was changed");
+      }
+    }
+  }
 }
 
 template <typename T>
 double Graph<T>::backward_pass(const Batch<T>& batch, const T* sgd_lr) {
-  forward(batch.inputs, Checks::off);
+  forward(batch.inputs, Checks::off, Mode::training);
   const std::size_t n = samples(batch);
-  double J = 0;
-  for (std::size_t i = 0; i < plan_.outputs.size(); ++i) {
-    const PlannedOutput& out = plan_.outputs[i];
-    const std::size_t k = out.node;
-    output_losses_[i] = loss_value<T>(out.loss, plan_.nodes[k].activation, z_of(k, n), y_of(k, n),
-                                      targets_of(i, batch));
-    J += out.weight * output_losses_[i];  // J = Σ_i weight_i·J_i
+  const double J = weighted_loss(batch, n);
+  if (!std::isfinite(J)) {
+    std::size_t bad = 0;
+    while (bad + 1 < output_losses_.size() && std::isfinite(output_losses_[bad])) ++bad;
+    throw NonFiniteError("the loss of output '" + plan_.nodes[plan_.outputs[bad].node].name +
+                         "' is " + std::to_string(output_losses_[bad]) +
+                         "; no parameter was changed");
   }
 
+  // Deltas from the outputs back to the first nodes, each node's bias gradient formed in the
+  // pass that forms its dZ; the weight gradients too, unless the step folds them into its
+  // update below.
   for (std::size_t k = nodes_.size(); k-- > 0;) {
     const PlannedNode& node = plan_.nodes[k];
     const Dense<T>& dense = nodes_[k];
-    const bool dz_given = node.output.has_value();
-    if (dz_given) output_backward(k, batch, n);
+    const MatrixView<T> dY = dy_of(k, n);
+    // dJ/dY = mask ⊙ dJ/d(dropped Y)
+    if (node.dropout > 0) {
+      const T* mask = work_[k].mask.data();
+      for (std::size_t i = 0; i < node.units * n; ++i) dY.data[i] *= mask[i];
+    }
     point_inputs(k, batch.inputs, n);
     point_input_gradients(k, n);
-    const MatrixView<T> dY = dy_of(k, n);
-    if (sgd_lr != nullptr) {
-      dense.sgd_backward(work_[k].X.data(), y_of(k, n), dY, dz_given, work_[k].dX.data(), *sgd_lr);
-      continue;
-    }
-    if (dz_given) {
+    if (node.output) {
+      output_backward(k, batch, n);
       dense.bias_backward(dY, !node.first_bias_gradient);
     } else {
       dense.activation_and_bias_backward(y_of(k, n), dY, !node.first_bias_gradient);
     }
-    dense.product_backward(work_[k].X.data(), dY, work_[k].dX.data(), !node.first_weight_gradient);
+    dense.input_backward(dY, work_[k].dX.data());
+    if (sgd_lr == nullptr) dense.weight_backward(work_[k].X.data(), dY, !node.first_weight_gradient);
+  }
+  check_gradients_finite();
+
+  if (sgd_lr != nullptr) {
+    for (std::size_t k = 0; k < nodes_.size(); ++k) {
+      point_inputs(k, batch.inputs, n);
+      nodes_[k].sgd_update(work_[k].X.data(), dy_of(k, n), *sgd_lr);
+    }
   }
   return J;
 }

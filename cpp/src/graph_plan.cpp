@@ -47,6 +47,11 @@ std::vector<std::vector<Named>> resolve_sources(const GraphSpec& spec,
   for (std::size_t k = 0; k < spec.nodes.size(); ++k) {
     const NodeSpec& node = spec.nodes[k];
     if (node.units == 0) fail("node '" + node.name + "' has 0 units; sizes must be positive");
+    if (!(node.dropout >= 0 && node.dropout < 1)) {
+      std::ostringstream rate;
+      rate << node.dropout;
+      fail("node '" + node.name + "' has dropout " + rate.str() + "; it must be in [0, 1)");
+    }
     if (node.inputs.empty()) fail("node '" + node.name + "' reads nothing; give it an input");
     for (const std::string& from : node.inputs) {
       const auto it = names.find(from);
@@ -244,6 +249,7 @@ GraphPlan GraphPlan::build(const GraphSpec& spec) {
     planned.weight_offset = weight_offset[sharing[k].weight_owner];
     planned.bias_offset = bias_offset[sharing[k].bias_owner];
     planned.transposed = sharing[k].transposed;
+    planned.dropout = node.dropout;
     for (const Named& s : sources[k]) {
       planned.sources.push_back(
           s.is_input ? PlannedSource{true, s.index, spec.inputs[s.index].dim, false}
@@ -259,6 +265,9 @@ GraphPlan GraphPlan::build(const GraphSpec& spec) {
     const std::size_t k = topo_index[it->second.index];
     PlannedNode& node = plan.nodes[k];
     if (node.output) fail("node '" + out.node + "' is an output twice");
+    if (node.dropout > 0) {
+      fail("node '" + out.node + "' is an output and has dropout; dropout belongs on hidden nodes");
+    }
     // A step output has no gradient at all: training says so, forward works.
     try {
       if (is_differentiable(node.activation)) check_loss_supports(out.loss, node.activation);
@@ -332,7 +341,8 @@ GraphSpec chain_spec(std::size_t input_dim, const std::vector<DenseSpec>& layers
                           layers[k].units,
                           layers[k].activation,
                           "",
-                          false});
+                          false,
+                          layers[k].dropout});
     names.insert(spec.nodes.back().name);
   }
   // The input's name is "x" unless a layer has taken it.

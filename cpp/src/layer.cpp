@@ -94,27 +94,29 @@ void Dense<T>::bias_backward(MatrixView<const T> dZ, bool accumulate) const {
   add_row_sums(dZ, db_, T(1) / static_cast<T>(dZ.cols));  // eq. (8): db = dZ·1 / n
 }
 
-namespace {
-
-// eqs. (6)-(7) for one input block: dX_i (dim_i×B) = W_iᵀ · dZ (n_out×B), where W_i is read
-// through `blockview` with the given transpose flag.
-template <typename T>
-void input_backward(Transpose op, MatrixView<const T> blockview, MatrixView<const T> dZ,
-                    const InputGradient<T>& dX) {
-  if (dX.dX.data == nullptr) return;
-  gemm<T>(op, Transpose::no, T(1), blockview, dZ, dX.accumulate ? T(1) : T(0), dX.dX);
-}
-
-}  // namespace
-
 template <typename T>
 void Dense<T>::product_backward(const MatrixView<const T>* X, MatrixView<const T> dZ,
                                 const InputGradient<T>* dX, bool accumulate) const {
+  input_backward(dZ, dX);
+  weight_backward(X, dZ, accumulate);
+}
+
+template <typename T>
+void Dense<T>::input_backward(MatrixView<const T> dZ, const InputGradient<T>* dX) const {
+  // eqs. (6)-(7) for each block: dX_i (dim_i×B) = W_iᵀ · dZ (n_out×B)
+  const Transpose op = transposed_ ? Transpose::yes : Transpose::no;
+  for (std::size_t i = 0; i < input_dims_.size(); ++i) {
+    if (dX[i].dX.data == nullptr) continue;
+    gemm<T>(op, Transpose::no, T(1), block(W_, i), dZ, dX[i].accumulate ? T(1) : T(0), dX[i].dX);
+  }
+}
+
+template <typename T>
+void Dense<T>::weight_backward(const MatrixView<const T>* X, MatrixView<const T> dZ,
+                               bool accumulate) const {
   const T inv_n = T(1) / static_cast<T>(dZ.cols);
   const T beta = accumulate ? T(1) : T(0);
-  const Transpose dx_op = transposed_ ? Transpose::yes : Transpose::no;
   for (std::size_t i = 0; i < input_dims_.size(); ++i) {
-    input_backward<T>(dx_op, block(W_, i), dZ, dX[i]);
     // eq. (9) in the stored layout: dW_iᵀ (dim_i×n_out) = X_i · dZᵀ / n, or, for weights used
     // transposed, dW_i (n_out×dim_i) = dZ · X_iᵀ / n
     if (transposed_) {
@@ -126,26 +128,16 @@ void Dense<T>::product_backward(const MatrixView<const T>* X, MatrixView<const T
 }
 
 template <typename T>
-void Dense<T>::sgd_backward(const MatrixView<const T>* X, MatrixView<const T> Y, MatrixView<T> dY,
-                            bool dz_given, const InputGradient<T>* dX, T lr) const {
+void Dense<T>::sgd_update(const MatrixView<const T>* X, MatrixView<const T> dZ, T lr) const {
   if (transposed_) {
     throw std::logic_error("dense layer '" + name_ +
                            "': a folded SGD step needs weights no other node uses");
   }
-  const T step = -lr / static_cast<T>(dY.cols);
-  // b ← b − α·dZ·1/n, in the pass that forms dZ (b plays no part in dX)
-  if (dz_given) {
-    add_row_sums<T>(dY, b_, step);
-  } else {
-    activation_backward(activation_, Y, dY, b_, step);
-  }
-  // eqs. (6)-(7) with the old W, for every block before any block changes
-  for (std::size_t i = 0; i < input_dims_.size(); ++i) {
-    input_backward<T>(Transpose::no, block(W_, i), dY, dX[i]);
-  }
+  for (std::size_t i = 0; i < n_out_; ++i) b_[i] -= lr * db_[i];
   // eq. (9) and the update in one gemm per block: W_iᵀ ← W_iᵀ − (α/n)·X_i·dZᵀ
+  const T step = -lr / static_cast<T>(dZ.cols);
   for (std::size_t i = 0; i < input_dims_.size(); ++i) {
-    gemm<T>(Transpose::no, Transpose::yes, step, X[i], dY, T(1), block(W_, i));
+    gemm<T>(Transpose::no, Transpose::yes, step, X[i], dZ, T(1), block(W_, i));
   }
 }
 

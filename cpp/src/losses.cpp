@@ -145,18 +145,23 @@ void check_targets(Loss loss, const Targets<T>& targets, std::size_t n_out, std:
 
 template <typename T>
 double loss_value(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
-                  const Targets<T>& targets) {
+                  const Targets<T>& targets, const T* sample_weights) {
   const std::size_t n_out = Y.rows;
   const std::size_t n = Y.cols;
   double total = 0;
+  double weight_total = 0;
   for (std::size_t j = 0; j < n; ++j) {
+    const double w = sample_weights != nullptr ? double(sample_weights[j]) : 1.0;
+    weight_total += w;
+    if (w == 0) continue;
     const T* z = Z.column(j);
+    double ell = 0;  // this sample's loss
     switch (loss) {
       case Loss::mse: {
         const T* y = Y.column(j);
         for (std::size_t i = 0; i < n_out; ++i) {
           const double r = double(y[i]) - double(targets(i, j));
-          total += 0.5 * r * r;
+          ell += 0.5 * r * r;
         }
         break;
       }
@@ -164,7 +169,7 @@ double loss_value(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
         if (output == Activation::sigmoid) {
           // −[t log σ(z) + (1 − t) log(1 − σ(z))] = softplus(z) − t·z
           for (std::size_t i = 0; i < n_out; ++i) {
-            total += softplus(z[i]) - double(targets(i, j)) * double(z[i]);
+            ell += softplus(z[i]) - double(targets(i, j)) * double(z[i]);
           }
         } else {
           // softmax: log y_i = z_i − lse,  log(1 − y_i) = lse_{m≠i} − lse
@@ -173,8 +178,8 @@ double loss_value(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
           log_sum_exp_excluding(z, n_out, lse_without);
           for (std::size_t i = 0; i < n_out; ++i) {
             const double t = targets(i, j);
-            if (t > 0) total -= t * (double(z[i]) - lse);
-            if (t < 1) total -= (1 - t) * (lse_without[i] - lse);
+            if (t > 0) ell -= t * (double(z[i]) - lse);
+            if (t < 1) ell -= (1 - t) * (lse_without[i] - lse);
           }
         }
         break;
@@ -191,19 +196,20 @@ double loss_value(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
           return double(z[i]) - lse;
         };
         if (targets.has_labels()) {
-          total -= log_y(static_cast<std::size_t>(targets.labels[j]));
+          ell -= log_y(static_cast<std::size_t>(targets.labels[j]));
           break;
         }
         for (std::size_t i = 0; i < n_out; ++i) {
           const double t = targets(i, j);
           if (t == 0) continue;  // 0·log y is 0 even where y rounds to 0
-          total -= t * log_y(i);
+          ell -= t * log_y(i);
         }
         break;
       }
     }
+    total += w * ell;
   }
-  return total / double(n);
+  return weight_total > 0 ? total / weight_total : 0.0;
 }
 
 template <typename T>
@@ -263,7 +269,7 @@ void loss_backward(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
 #define BLASNET_INSTANTIATE(T)                                                            \
   template void check_targets<T>(Loss, const Targets<T>&, std::size_t, std::size_t);     \
   template double loss_value<T>(Loss, Activation, MatrixView<const T>, MatrixView<const T>, \
-                                const Targets<T>&);                                       \
+                                const Targets<T>&, const T*);                             \
   template void loss_backward<T>(Loss, Activation, MatrixView<const T>, MatrixView<const T>, \
                                  const Targets<T>&, MatrixView<T>);
 BLASNET_INSTANTIATE(float)

@@ -29,8 +29,8 @@ Network<T>::Network(std::size_t input_dim, const std::vector<DenseSpec>& layers,
     : graph_(stack(input_dim, layers), seed) {}
 
 template <typename T>
-MatrixView<const T> Network<T>::forward(MatrixView<const T> X, Checks checks) {
-  graph_.forward({&X, 1}, checks);
+MatrixView<const T> Network<T>::forward(MatrixView<const T> X, Checks checks, Mode mode) {
+  graph_.forward({&X, 1}, checks, mode);
   return graph_.output(0);
 }
 

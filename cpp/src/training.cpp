@@ -1,16 +1,22 @@
 #include "blasnet/training.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 
+#include "blasnet/metrics.hpp"
 #include "blasnet/random.hpp"
 
 namespace blasnet {
 namespace {
 
-// The minibatches of one data set: column blocks of every input and target, viewed in place
-// in data order, or the chosen columns copied side by side into buffers sized once.
+// The minibatches of one data set: column blocks of every input, target and sample weight,
+// viewed in place in data order, or the chosen columns copied side by side into buffers sized
+// once.
 template <typename T>
 class Minibatches {
  public:
@@ -35,6 +41,7 @@ class Minibatches {
         t_[o].resize(data.targets[o].values.rows * gather_capacity);
       }
     }
+    if (data.sample_weights != nullptr) weights_.resize(gather_capacity);
   }
 
   // Samples [first, first + count) in data order.
@@ -45,7 +52,9 @@ class Minibatches {
     for (std::size_t o = 0; o < targets_.size(); ++o) {
       if (own_targets_[o]) targets_[o] = data_.targets[o].columns(first, count);
     }
-    return current();
+    Batch<T> batch = current();
+    if (data_.sample_weights != nullptr) batch.sample_weights = data_.sample_weights + first;
+    return batch;
   }
 
   // The samples order[0..count), copied.
@@ -63,7 +72,12 @@ class Minibatches {
         targets_[o] = Targets<T>::dense(gather_columns(all.values, order, count, t_[o].data()));
       }
     }
-    return current();
+    Batch<T> batch = current();
+    if (data_.sample_weights != nullptr) {
+      for (std::size_t j = 0; j < count; ++j) weights_[j] = data_.sample_weights[order[j]];
+      batch.sample_weights = weights_.data();
+    }
+    return batch;
   }
 
  private:
@@ -77,7 +91,7 @@ class Minibatches {
   }
 
   Batch<T> current() const {
-    return {{inputs_.data(), inputs_.size()}, {targets_.data(), targets_.size()}};
+    return {{inputs_.data(), inputs_.size()}, {targets_.data(), targets_.size()}, nullptr};
   }
 
   Batch<T> data_;
@@ -85,6 +99,7 @@ class Minibatches {
   std::vector<Targets<T>> targets_;
   std::vector<std::vector<T>> x_, t_;
   std::vector<std::vector<std::int64_t>> labels_;
+  std::vector<T> weights_;
   std::vector<bool> own_targets_;
 };
 
@@ -100,7 +115,70 @@ double step_on_batch(Graph<T>& graph, const Batch<T>& batch, Optimizer& optimize
   return J;
 }
 
+// How much a batch counts in an epoch's mean: its samples, or their weights.
+template <typename T>
+double batch_weight(const Batch<T>& batch) {
+  const std::size_t n = Graph<T>::samples(batch);
+  if (batch.sample_weights == nullptr) return double(n);
+  double total = 0;
+  for (std::size_t j = 0; j < n; ++j) total += batch.sample_weights[j];
+  return total;
+}
+
+// The output whose accuracy training reports: the first with a classification loss.
+std::optional<std::size_t> accuracy_output(const GraphPlan& plan) {
+  for (std::size_t i = 0; i < plan.outputs.size(); ++i) {
+    if (is_classification(plan.outputs[i].loss)) return i;
+  }
+  return std::nullopt;
+}
+
+// Running sums over the batches of one pass.
+struct Tally {
+  double loss = 0, weight = 0;
+  std::size_t correct = 0, samples = 0;
+
+  template <typename T>
+  void add(const Graph<T>& graph, const Batch<T>& batch, double J,
+           std::optional<std::size_t> scored) {
+    const double w = batch_weight(batch);
+    loss += J * w;
+    weight += w;
+    samples += Graph<T>::samples(batch);
+    if (!scored) return;
+    const PlannedOutput& out = graph.plan().outputs[*scored];
+    const Targets<T> targets = out.target_input
+                                   ? Targets<T>::dense(batch.inputs[*out.target_input])
+                                   : batch.targets[*scored];
+    correct += count_correct<T>(out.loss, graph.output(*scored), targets);
+  }
+  double mean_loss() const { return weight > 0 ? loss / weight : 0.0; }
+  std::optional<double> accuracy(std::optional<std::size_t> scored) const {
+    if (!scored || samples == 0) return std::nullopt;
+    return double(correct) / double(samples);
+  }
+};
+
+template <typename T>
+bool all_finite(Span<const T> values) {
+  for (std::size_t i = 0; i < values.size; ++i) {
+    if (!std::isfinite(values[i])) return false;
+  }
+  return true;
+}
+
+std::string at(std::size_t epoch, std::size_t first) {
+  return "training stopped in epoch " + std::to_string(epoch) + " at the batch from sample " +
+         std::to_string(first) + ": ";
+}
+
 }  // namespace
+
+std::vector<double> FitResult::losses() const {
+  std::vector<double> out;
+  for (const EpochRecord& r : epochs) out.push_back(r.loss);
+  return out;
+}
 
 template <typename T>
 double train_step(Graph<T>& graph, const Batch<T>& batch, Optimizer& optimizer) {
@@ -108,59 +186,140 @@ double train_step(Graph<T>& graph, const Batch<T>& batch, Optimizer& optimizer) 
 }
 
 template <typename T>
-std::vector<double> fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
-                        const FitOptions& options, const EpochCallback& on_epoch) {
+FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
+              const FitOptions& options, ValidationData<T> validation,
+              const EpochCallback& on_epoch) {
+  using Clock = std::chrono::steady_clock;
   if (options.batch_size == 0) throw std::invalid_argument("fit: batch_size must be positive, got 0");
   graph.check_batch(data);
+  if (validation != nullptr) {
+    try {
+      graph.check_batch(*validation);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string("validation data: ") + e.what());
+    }
+  }
 
   const std::size_t n = Graph<T>::samples(data);
   const std::size_t batch = std::min(options.batch_size, n);
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t(0));
   Rng rng(options.seed);
+  graph.seed_dropout(options.seed ^ 0xd1b54a32d192ed03ull);
   Minibatches<T> batches(graph.plan(), data, options.shuffle ? batch : 0);
+  std::optional<Minibatches<T>> validation_batches;
+  if (validation != nullptr) validation_batches.emplace(graph.plan(), *validation, 0);
+  const std::optional<std::size_t> scored = accuracy_output(graph.plan());
 
-  std::vector<double> history;
-  history.reserve(options.epochs);
+  const Span<T> params = graph.parameters();
+  std::vector<T> epoch_start(params.size), best;
+  double best_monitored = std::numeric_limits<double>::infinity();
+  std::size_t waited = 0;
+
+  FitResult result;
+  // One record per epoch; reserved so that the loop itself allocates nothing.
+  result.epochs.reserve(std::min<std::size_t>(options.epochs, 4096));
   for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+    const Clock::time_point started = Clock::now();
+    if (options.schedule != nullptr) options.schedule->begin_epoch(optimizer);
+    std::copy(params.begin(), params.end(), epoch_start.begin());
     if (options.shuffle) rng.shuffle(order);
-    double total = 0;
+
+    Tally train;
     for (std::size_t first = 0; first < n; first += batch) {
+      if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) {
+        result.stopped = StopReason::interrupted;
+        return result;
+      }
       const std::size_t count = std::min(batch, n - first);
       const Batch<T> b = options.shuffle ? batches.gather(order.data() + first, count)
                                          : batches.slice(first, count);
-      total += step_on_batch(graph, b, optimizer, Checks::off) * double(count);
+      double J;
+      try {
+        J = step_on_batch(graph, b, optimizer, Checks::off);
+      } catch (const NonFiniteError& e) {
+        throw TrainingDiverged(at(epoch, first) + e.what(), result);
+      }
+      train.add(graph, b, J, scored);
     }
-    history.push_back(total / double(n));
-    if (on_epoch && !on_epoch(epoch, history.back())) break;
+    // A step's gradient was finite, but an update may still have overflowed.
+    if (!all_finite<T>({params.data, params.size})) {
+      std::copy(epoch_start.begin(), epoch_start.end(), params.begin());
+      optimizer.reset();
+      throw TrainingDiverged("training stopped in epoch " + std::to_string(epoch) +
+                                 ": an update made the parameters NaN or infinite; they are "
+                                 "restored to the start of the epoch and the optimizer reset",
+                             result);
+    }
+
+    EpochRecord record;
+    record.epoch = epoch;
+    record.loss = train.mean_loss();
+    record.accuracy = train.accuracy(scored);
+    record.lr = optimizer.lr();
+    if (validation_batches) {
+      Tally held_out;
+      const std::size_t n_val = Graph<T>::samples(*validation);
+      const std::size_t chunk = std::max<std::size_t>(batch, 256);
+      for (std::size_t first = 0; first < n_val; first += chunk) {
+        const Batch<T> b = validation_batches->slice(first, std::min(chunk, n_val - first));
+        held_out.add(graph, b, graph.evaluate(b, Checks::off), scored);
+      }
+      record.val_loss = held_out.mean_loss();
+      record.val_accuracy = held_out.accuracy(scored);
+    }
+    record.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    result.epochs.push_back(record);
+
+    const double monitored = record.val_loss.value_or(record.loss);
+    if (options.schedule != nullptr) options.schedule->end_epoch(n, monitored);
+    if (options.early_stopping) {
+      const EarlyStopping& rule = *options.early_stopping;
+      if (monitored < best_monitored - rule.min_delta) {
+        best_monitored = monitored;
+        result.best_epoch = epoch;
+        waited = 0;
+        if (rule.restore_best) best.assign(params.begin(), params.end());
+      } else if (++waited >= rule.patience) {
+        result.stopped = StopReason::early_stopping;
+      }
+    }
+    if (on_epoch && !on_epoch(record) && result.stopped == StopReason::completed) {
+      result.stopped = StopReason::callback;
+    }
+    if (result.stopped != StopReason::completed) break;
   }
-  return history;
+  if (options.early_stopping && options.early_stopping->restore_best && !best.empty()) {
+    std::copy(best.begin(), best.end(), params.begin());
+  }
+  return result;
 }
 
 template <typename T>
 double train_step(Network<T>& net, ReadView<T> X, Loss loss, const Targets<T>& targets,
                   Optimizer& optimizer) {
   net.check_batch(X, loss, targets);
-  return step_on_batch(net.graph(), {{&X, 1}, {&targets, 1}}, optimizer, Checks::off);
+  return step_on_batch(net.graph(), {{&X, 1}, {&targets, 1}, nullptr}, optimizer, Checks::off);
 }
 
 template <typename T>
-std::vector<double> fit(Network<T>& net, ReadView<T> X, Loss loss,
-                        const Targets<T>& targets, Optimizer& optimizer,
-                        const FitOptions& options, const EpochCallback& on_epoch) {
+FitResult fit(Network<T>& net, ReadView<T> X, Loss loss, const Targets<T>& targets,
+              Optimizer& optimizer, const FitOptions& options, ValidationData<T> validation,
+              const EpochCallback& on_epoch) {
   net.graph().set_loss(0, loss);
-  return fit(net.graph(), {{&X, 1}, {&targets, 1}}, optimizer, options, on_epoch);
+  return fit(net.graph(), {{&X, 1}, {&targets, 1}, nullptr}, optimizer, options, validation,
+             on_epoch);
 }
 
-#define BLASNET_INSTANTIATE(T)                                                                 \
-  template double train_step<T>(Graph<T>&, const Batch<T>&, Optimizer&);                       \
-  template std::vector<double> fit<T>(Graph<T>&, const Batch<T>&, Optimizer&,                  \
-                                      const FitOptions&, const EpochCallback&);                \
-  template double train_step<T>(Network<T>&, MatrixView<const T>, Loss, const Targets<T>&,     \
-                                Optimizer&);                                                   \
-  template std::vector<double> fit<T>(Network<T>&, MatrixView<const T>, Loss,                  \
-                                      const Targets<T>&, Optimizer&, const FitOptions&,        \
-                                      const EpochCallback&);
+#define BLASNET_INSTANTIATE(T)                                                                \
+  template double train_step<T>(Graph<T>&, const Batch<T>&, Optimizer&);                      \
+  template FitResult fit<T>(Graph<T>&, const Batch<T>&, Optimizer&, const FitOptions&,        \
+                            const Batch<T>*, const EpochCallback&);                           \
+  template double train_step<T>(Network<T>&, MatrixView<const T>, Loss, const Targets<T>&,    \
+                                Optimizer&);                                                  \
+  template FitResult fit<T>(Network<T>&, MatrixView<const T>, Loss, const Targets<T>&,        \
+                            Optimizer&, const FitOptions&, ValidationData<T>,                 \
+                            const EpochCallback&);
 BLASNET_INSTANTIATE(float)
 BLASNET_INSTANTIATE(double)
 #undef BLASNET_INSTANTIATE

@@ -69,6 +69,15 @@ Targets<T> as_targets(py::handle h, Loss loss) {
   return Targets<T>::dense(as_columns<T>(h));
 }
 
+// Per-sample weights: None, or a C-contiguous 1-D array of dtype T (its length is the
+// caller's to check).
+template <typename T>
+const T* as_weights(py::handle h) {
+  if (h.is_none()) return nullptr;
+  if (!is_canonical<T>(h, 1)) throw NotCanonical("sample weights are not a 1-D array of the dtype");
+  return reinterpret_cast<const T*>(py::detail::array_proxy(h.ptr())->data);
+}
+
 // A 1-D NumPy view of one of the core's flat buffers; it keeps owner alive.
 template <typename T>
 py::array_t<T> buffer_view(Span<T> span, py::handle owner) {

@@ -1,15 +1,18 @@
 #include <blasnet/graph.hpp>
+#include <blasnet/schedules.hpp>
 #include <blasnet/training.hpp>
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "fitting.hpp"
 #include "guarded.hpp"
 
 namespace py = pybind11;
@@ -18,16 +21,17 @@ namespace blasnet::python {
 namespace {
 
 using InputTuple = std::tuple<std::string, std::size_t>;
-using NodeTuple =
-    std::tuple<std::string, std::vector<std::string>, std::size_t, std::string, std::string, bool>;
+using NodeTuple = std::tuple<std::string, std::vector<std::string>, std::size_t, std::string,
+                             std::string, bool, double>;
 using OutputTuple = std::tuple<std::string, std::string, double, std::string>;
 
 GraphSpec to_spec(const std::vector<InputTuple>& inputs, const std::vector<NodeTuple>& nodes,
                   const std::vector<OutputTuple>& outputs) {
   GraphSpec spec;
   for (const auto& [name, dim] : inputs) spec.inputs.push_back({name, dim});
-  for (const auto& [name, from, units, activation, share, transpose] : nodes) {
-    spec.nodes.push_back({name, from, units, parse_activation(activation), share, transpose});
+  for (const auto& [name, from, units, activation, share, transpose, dropout] : nodes) {
+    spec.nodes.push_back({name, from, units, parse_activation(activation), share, transpose,
+                          dropout});
   }
   for (const auto& [node, loss, weight, target] : outputs) {
     spec.outputs.push_back({node, parse_loss(loss), weight, target});
@@ -41,16 +45,19 @@ template <typename T>
 struct BatchViews {
   std::vector<MatrixView<const T>> inputs;
   std::vector<Targets<T>> targets;
+  const T* sample_weights = nullptr;
 
-  BatchViews(const GraphPlan& plan, const py::list& X, const py::list& targets_) {
+  BatchViews(const GraphPlan& plan, const py::list& X, const py::list& targets_,
+             py::handle weights = py::none()) {
     for (py::handle x : X) inputs.push_back(as_columns<T>(x));
     for (std::size_t o = 0; o < plan.outputs.size() && o < targets_.size(); ++o) {
       targets.push_back(plan.outputs[o].target_input ? Targets<T>{}
                                                      : as_targets<T>(targets_[o], plan.outputs[o].loss));
     }
+    sample_weights = as_weights<T>(weights);
   }
   Batch<T> batch() const {
-    return {{inputs.data(), inputs.size()}, {targets.data(), targets.size()}};
+    return {{inputs.data(), inputs.size()}, {targets.data(), targets.size()}, sample_weights};
   }
 };
 
@@ -116,7 +123,7 @@ void bind_graph_type(py::module_& m, const char* name) {
            [](py::object self) { return buffer_view(self.cast<Shared&>().model.gradients(), self); })
       .def("output_losses", [](const Shared& s) { return s.model.output_losses(); })
       .def("forward",
-           [](Shared& s, const py::list& X) {
+           [](Shared& s, const py::list& X, bool training) {
              const BatchViews<T> views(s.model.plan(), X, py::list());
              const GraphPlan& plan = s.model.plan();
              const std::size_t n = views.inputs.empty() ? 0 : views.inputs[0].cols;
@@ -129,45 +136,64 @@ void bind_graph_type(py::module_& m, const char* name) {
              {
                py::gil_scoped_release release;
                Lock lock(s.busy);
-               s.model.forward({views.inputs.data(), views.inputs.size()});
+               s.model.forward({views.inputs.data(), views.inputs.size()}, Checks::on,
+                               training ? Mode::training : Mode::inference);
                for (std::size_t o = 0; o < data.size(); ++o) copy_samples(s.model.output(o), data[o]);
              }
              return outs;
            },
-           py::arg("inputs"))
+           py::arg("inputs"), py::arg("training") = false)
+      .def("evaluate",
+           [](Shared& s, const py::list& X, const py::list& targets, py::handle sample_weight) {
+             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight);
+             py::gil_scoped_release release;
+             Lock lock(s.busy);
+             return s.model.evaluate(views.batch());
+           },
+           py::arg("inputs"), py::arg("targets"), py::arg("sample_weight") = py::none())
       .def("backward",
-           [](Shared& s, const py::list& X, const py::list& targets) {
-             const BatchViews<T> views(s.model.plan(), X, targets);
+           [](Shared& s, const py::list& X, const py::list& targets, py::handle sample_weight) {
+             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight);
              py::gil_scoped_release release;
              Lock lock(s.busy);
              return s.model.backward(views.batch());
            },
-           py::arg("inputs"), py::arg("targets"))
+           py::arg("inputs"), py::arg("targets"), py::arg("sample_weight") = py::none())
       .def("train_step",
-           [](Shared& s, const py::list& X, const py::list& targets, Optimizer& optimizer) {
-             const BatchViews<T> views(s.model.plan(), X, targets);
+           [](Shared& s, const py::list& X, const py::list& targets, Optimizer& optimizer,
+              py::handle sample_weight) {
+             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight);
              py::gil_scoped_release release;
              Lock lock(s.busy);
              return train_step(s.model, views.batch(), optimizer);
            },
-           py::arg("inputs"), py::arg("targets"), py::arg("optimizer"))
+           py::arg("inputs"), py::arg("targets"), py::arg("optimizer"),
+           py::arg("sample_weight") = py::none())
       .def("fit",
-           // Returns (per-epoch losses, interrupted), as NetworkF64.fit.
+           // Returns run_fit's dict: the epochs' records and why training stopped.
            [](Shared& s, const py::list& X, const py::list& targets, Optimizer& optimizer,
-              std::size_t epochs, std::size_t batch_size, bool shuffle, std::uint64_t seed) {
-             const BatchViews<T> views(s.model.plan(), X, targets);
-             const FitOptions options{epochs, batch_size, shuffle, seed};
-             bool interrupted = false;
-             std::vector<double> losses;
-             {
-               py::gil_scoped_release release;
+              std::size_t epochs, std::size_t batch_size, bool shuffle, std::uint64_t seed,
+              py::handle sample_weight, const std::optional<py::list>& X_val,
+              const std::optional<py::list>& targets_val, std::optional<std::size_t> patience,
+              double min_delta, bool restore_best, Schedule* schedule, const py::object& on_epoch) {
+             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight);
+             std::optional<BatchViews<T>> validation;
+             if (X_val) validation.emplace(s.model.plan(), *X_val, targets_val.value_or(py::list()));
+             const FitOptions options = fit_options(epochs, batch_size, shuffle, seed, patience,
+                                                    min_delta, restore_best, schedule);
+             return run_fit(options, on_epoch, [&](const FitOptions& o, const EpochCallback& cb) {
                Lock lock(s.busy);
-               losses = fit(s.model, views.batch(), optimizer, options, stop_on_signal(interrupted));
-             }
-             return py::make_tuple(losses, interrupted);
+               const Batch<T> held_out = validation ? validation->batch() : Batch<T>{};
+               return fit(s.model, views.batch(), optimizer, o, validation ? &held_out : nullptr,
+                          cb);
+             });
            },
            py::arg("inputs"), py::arg("targets"), py::arg("optimizer"), py::arg("epochs"),
-           py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"));
+           py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"),
+           py::arg("sample_weight") = py::none(), py::arg("X_val") = py::none(),
+           py::arg("targets_val") = py::none(), py::arg("patience") = py::none(),
+           py::arg("min_delta") = 0.0, py::arg("restore_best") = true,
+           py::arg("schedule") = nullptr, py::arg("on_epoch") = py::none());
 }
 
 }  // namespace

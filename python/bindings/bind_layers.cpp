@@ -16,12 +16,15 @@ namespace blasnet::python {
 namespace {
 
 DenseSpec make_dense(long long units, const std::string& activation,
-                     const std::optional<std::string>& name) {
+                     const std::optional<std::string>& name, double dropout) {
   if (units <= 0) {
     throw std::invalid_argument("Dense: units must be positive, got " + std::to_string(units));
   }
+  if (!(dropout >= 0 && dropout < 1)) {
+    throw std::invalid_argument("Dense: dropout must be in [0, 1), got " + std::to_string(dropout));
+  }
   return DenseSpec{static_cast<std::size_t>(units), parse_activation(activation),
-                   name.value_or("")};
+                   name.value_or(""), dropout};
 }
 
 // The names of every value of an enum, in declaration order.
@@ -40,7 +43,7 @@ void bind_layers(py::module_& m) {
 
   py::class_<DenseSpec>(m, "Dense")
       .def(py::init(&make_dense), py::arg("units"), py::arg("activation") = "identity",
-           py::arg("name") = py::none())
+           py::arg("name") = py::none(), py::arg("dropout") = 0.0)
       .def_property_readonly("units", [](const DenseSpec& s) { return s.units; })
       .def_property_readonly("activation",
                              [](const DenseSpec& s) { return std::string(activation_name(s.activation)); })
@@ -48,10 +51,12 @@ void bind_layers(py::module_& m) {
         if (s.name.empty()) return std::nullopt;
         return s.name;
       })
+      .def_property_readonly("dropout", [](const DenseSpec& s) { return s.dropout; })
       .def("__repr__", [](const DenseSpec& s) {
         std::string r = "Dense(" + std::to_string(s.units) + ", activation='" +
                         std::string(activation_name(s.activation)) + "'";
         if (!s.name.empty()) r += ", name='" + s.name + "'";
+        if (s.dropout > 0) r += ", dropout=" + py::repr(py::float_(s.dropout)).cast<std::string>();
         return r + ")";
       });
 }

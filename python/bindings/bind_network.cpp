@@ -1,15 +1,18 @@
 #include <blasnet/network.hpp>
+#include <blasnet/schedules.hpp>
 #include <blasnet/training.hpp>
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "fitting.hpp"
 #include "guarded.hpp"
 
 namespace py = pybind11;
@@ -43,60 +46,96 @@ void bind_network_type(py::module_& m, const char* name) {
       .def("gradient_buffer",
            [](py::object self) { return buffer_view(self.cast<Shared&>().model.gradients(), self); })
       .def("forward",
-           [](Shared& s, py::handle X) {
+           [](Shared& s, py::handle X, bool training) {
              const MatrixView<const T> x = as_columns<T>(X);
              CArray<T> Y = new_samples<T>(x.cols, s.model.output_dim());
              T* out = Y.mutable_data();
              {
                py::gil_scoped_release release;
                Lock lock(s.busy);
-               copy_samples(s.model.forward(x), out);
+               copy_samples(s.model.forward(x, Checks::on,
+                                            training ? Mode::training : Mode::inference),
+                            out);
              }
              return Y;
            },
-           py::arg("X"))
-      .def("backward",
-           [](Shared& s, py::handle X, py::handle T_, std::string_view loss) {
+           py::arg("X"), py::arg("training") = false)
+      .def("evaluate",
+           [](Shared& s, py::handle X, py::handle T_, std::string_view loss,
+              py::handle sample_weight) {
              const MatrixView<const T> x = as_columns<T>(X);
              const Loss l = parse_loss(loss);
              const Targets<T> t = as_targets<T>(T_, l);
+             const T* w = as_weights<T>(sample_weight);
              py::gil_scoped_release release;
              Lock lock(s.busy);
-             return s.model.backward(x, l, t);
+             s.model.graph().set_loss(0, l);
+             return s.model.graph().evaluate({{&x, 1}, {&t, 1}, w});
            },
-           py::arg("X"), py::arg("T"), py::arg("loss"))
+           py::arg("X"), py::arg("T"), py::arg("loss"), py::arg("sample_weight") = py::none())
+      .def("backward",
+           [](Shared& s, py::handle X, py::handle T_, std::string_view loss,
+              py::handle sample_weight) {
+             const MatrixView<const T> x = as_columns<T>(X);
+             const Loss l = parse_loss(loss);
+             const Targets<T> t = as_targets<T>(T_, l);
+             const T* w = as_weights<T>(sample_weight);
+             py::gil_scoped_release release;
+             Lock lock(s.busy);
+             s.model.graph().set_loss(0, l);
+             return s.model.graph().backward({{&x, 1}, {&t, 1}, w});
+           },
+           py::arg("X"), py::arg("T"), py::arg("loss"), py::arg("sample_weight") = py::none())
       .def("train_step",
            [](Shared& s, py::handle X, py::handle T_, std::string_view loss,
-              Optimizer& optimizer) {
+              Optimizer& optimizer, py::handle sample_weight) {
              const MatrixView<const T> x = as_columns<T>(X);
              const Loss l = parse_loss(loss);
              const Targets<T> t = as_targets<T>(T_, l);
+             const T* w = as_weights<T>(sample_weight);
              py::gil_scoped_release release;
              Lock lock(s.busy);
-             return train_step(s.model, x, l, t, optimizer);
+             if (w == nullptr) return train_step(s.model, x, l, t, optimizer);
+             s.model.graph().set_loss(0, l);
+             return train_step(s.model.graph(), {{&x, 1}, {&t, 1}, w}, optimizer);
            },
-           py::arg("X"), py::arg("T"), py::arg("loss"), py::arg("optimizer"))
+           py::arg("X"), py::arg("T"), py::arg("loss"), py::arg("optimizer"),
+           py::arg("sample_weight") = py::none())
       .def("fit",
-           // Returns (per-epoch losses, interrupted): Ctrl-C is honoured between epochs and
-           // reported, so the caller keeps the losses of the epochs that completed.
+           // Returns run_fit's dict: the epochs' records and why training stopped.
            [](Shared& s, py::handle X, py::handle T_, std::string_view loss,
               Optimizer& optimizer, std::size_t epochs, std::size_t batch_size, bool shuffle,
-              std::uint64_t seed) {
+              std::uint64_t seed, py::handle sample_weight, py::handle X_val, py::handle T_val,
+              std::optional<std::size_t> patience, double min_delta, bool restore_best,
+              Schedule* schedule, const py::object& on_epoch) {
              const MatrixView<const T> x = as_columns<T>(X);
              const Loss l = parse_loss(loss);
              const Targets<T> t = as_targets<T>(T_, l);
-             const FitOptions options{epochs, batch_size, shuffle, seed};
-             bool interrupted = false;
-             std::vector<double> losses;
-             {
-               py::gil_scoped_release release;
-               Lock lock(s.busy);
-               losses = fit(s.model, x, l, t, optimizer, options, stop_on_signal(interrupted));
+             const T* w = as_weights<T>(sample_weight);
+             std::optional<MatrixView<const T>> x_val;
+             std::optional<Targets<T>> t_val;
+             if (!X_val.is_none()) {
+               x_val = as_columns<T>(X_val);
+               t_val = as_targets<T>(T_val, l);
              }
-             return py::make_tuple(losses, interrupted);
+             const FitOptions options = fit_options(epochs, batch_size, shuffle, seed, patience,
+                                                    min_delta, restore_best, schedule);
+             return run_fit(options, on_epoch, [&](const FitOptions& o, const EpochCallback& cb) {
+               Lock lock(s.busy);
+               s.model.graph().set_loss(0, l);
+               const Batch<T> validation{{x_val ? &*x_val : nullptr, x_val ? 1u : 0u},
+                                         {t_val ? &*t_val : nullptr, t_val ? 1u : 0u},
+                                         nullptr};
+               return fit(s.model.graph(), Batch<T>{{&x, 1}, {&t, 1}, w}, optimizer, o,
+                          x_val ? &validation : nullptr, cb);
+             });
            },
            py::arg("X"), py::arg("T"), py::arg("loss"), py::arg("optimizer"), py::arg("epochs"),
-           py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"));
+           py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"),
+           py::arg("sample_weight") = py::none(), py::arg("X_val") = py::none(),
+           py::arg("T_val") = py::none(), py::arg("patience") = py::none(),
+           py::arg("min_delta") = 0.0, py::arg("restore_best") = true,
+           py::arg("schedule") = nullptr, py::arg("on_epoch") = py::none());
 }
 
 }  // namespace
@@ -113,6 +152,7 @@ py::list parameter_info_list(const std::vector<ParameterInfo>& info) {
 
 void bind_network(py::module_& m) {
   py::register_exception<NotCanonical>(m, "NotCanonical", PyExc_TypeError);
+  py::register_exception<NonFiniteError>(m, "NonFiniteError", PyExc_FloatingPointError);
   bind_network_type<double>(m, "NetworkF64");
   bind_network_type<float>(m, "NetworkF32");
 }

@@ -11,8 +11,10 @@ namespace blasnet::python {
 void bind_blas(pybind11::module_& m);
 void bind_layers(pybind11::module_& m);
 void bind_optimizers(pybind11::module_& m);
+void bind_schedules(pybind11::module_& m);
 void bind_network(pybind11::module_& m);
 void bind_graph(pybind11::module_& m);
+void bind_perceptron(pybind11::module_& m);
 
 // [(name, offset, shape)] of the flat buffers, shape (rows, cols) or (rows,).
 pybind11::list parameter_info_list(const std::vector<ParameterInfo>& info);

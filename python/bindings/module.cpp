@@ -6,6 +6,8 @@ PYBIND11_MODULE(_core, m) {
   blasnet::python::bind_blas(m);
   blasnet::python::bind_layers(m);
   blasnet::python::bind_optimizers(m);
+  blasnet::python::bind_schedules(m);
   blasnet::python::bind_network(m);
   blasnet::python::bind_graph(m);
+  blasnet::python::bind_perceptron(m);
 }

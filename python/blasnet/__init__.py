@@ -43,6 +43,8 @@ from ._core import (
     ACTIVATIONS,
     LOSSES,
     SGD,
+    Adam,
+    AdamW,
     Dense,
     Optimizer,
     __version__,
@@ -50,26 +52,35 @@ from ._core import (
     get_num_threads,
     set_num_threads,
 )
-from . import datasets
+from . import datasets, schedules
 from .graph import Graph, Node
-from .history import History
+from .history import EpochRecord, History
+from .perceptron import Perceptron
 from .rnn import RNN
 from .sequential import Sequential
+from .training import EarlyStopping, NonFiniteError
 
 __all__ = [
     "ACTIVATIONS",
     "LOSSES",
     "SGD",
+    "Adam",
+    "AdamW",
     "Dense",
+    "EarlyStopping",
+    "EpochRecord",
     "Graph",
     "History",
     "Node",
+    "NonFiniteError",
     "Optimizer",
+    "Perceptron",
     "RNN",
     "Sequential",
     "__version__",
     "blas_config",
     "datasets",
+    "schedules",
     "get_num_threads",
     "set_num_threads",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -17,6 +17,16 @@ from . import _core
 from ._convert import as_count, as_dtype, as_samples, as_seed, as_targets
 from ._views import named_views
 from .history import History
+from .training import (
+    Callback,
+    EarlyStopping,
+    as_sample_weight,
+    class_weight_samples,
+    combine_weights,
+    early_stopping_args,
+    run,
+    validation_split,
+)
 
 
 class Node:
@@ -63,6 +73,7 @@ class _DenseDecl:
     activation: str
     share: str
     transpose: bool
+    dropout: float
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,7 @@ class Graph:
         self._buffers_of: Graph | None = None
         self._input_names: list[str] = []
         self._output_specs: list[tuple[str, int, str, float, str | None]] = []
+        self._partial_passes = 0
         self.history: History | None = None
 
     # --- declaring ---------------------------------------------------------------------------
@@ -158,6 +170,7 @@ class Graph:
         name: str | None = None,
         share: NodeRef | None = None,
         transpose: bool = False,
+        dropout: float = 0.0,
     ) -> Node:
         """Declares a dense node ``y = f(W·[x_1; …; x_k] + b)`` over one input or node, or over
         the concatenation of several.
@@ -177,6 +190,9 @@ class Graph:
         transpose : bool
             With ``share``: use the shared ``W`` transposed (a decoder tied to its encoder),
             through the gemm's transpose flag, with a bias of this node's own.
+        dropout : float
+            In training passes, zero each output with this probability and scale the kept
+            ones by 1/(1 − dropout) (inverted dropout); never on an output node.
 
         Examples
         --------
@@ -201,8 +217,14 @@ class Graph:
         shared = "" if share is None else _name_of(share, "share")
         if transpose and not shared:
             raise ValueError("transpose=True needs share=<the node whose W to transpose>")
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
+            raise TypeError(f"dropout must be a number, got {dropout!r}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         name_ = self._new_name(f"dense_{len(self._dense)}" if name is None else name)
-        self._dense[name_] = _DenseDecl(name_, sources, units_, activation, shared, bool(transpose))
+        self._dense[name_] = _DenseDecl(
+            name_, sources, units_, activation, shared, bool(transpose), float(dropout)
+        )
         return Node(self, name_, units_)
 
     def output(
@@ -256,7 +278,7 @@ class Graph:
             args = (
                 list(self._inputs.items()),
                 [
-                    (d.name, list(d.inputs), d.units, d.activation, d.share, d.transpose)
+                    (d.name, list(d.inputs), d.units, d.activation, d.share, d.transpose, d.dropout)
                     for d in self._dense.values()
                 ],
                 [(o.node, o.loss, o.weight, o.target) for o in self._outputs.values()],
@@ -306,7 +328,7 @@ class Graph:
     # --- computing ---------------------------------------------------------------------------
 
     def forward(
-        self, inputs: Mapping[Any, npt.ArrayLike] | npt.ArrayLike
+        self, inputs: Mapping[Any, npt.ArrayLike] | npt.ArrayLike, training: bool = False
     ) -> dict[str, np.ndarray[Any, Any]]:
         """Outputs of the graph, each node's eqs. (1)-(2) in topological order.
 
@@ -315,6 +337,9 @@ class Graph:
         inputs : dict of array_like (n_samples, dim), by input name or Node
             One array per input, all with the same samples; with a single input, the array
             alone will do.
+        training : bool
+            Drop out units as a training pass does (nodes with ``dropout``); the default
+            inference pass never drops.
 
         Returns
         -------
@@ -331,18 +356,44 @@ class Graph:
         core = self._built()
         arrays = self._input_list(inputs)
         try:
-            outs = core.forward(arrays)
+            outs = core.forward(arrays, training)
         except _core.NotCanonical:
-            outs = core.forward(self._converted_inputs(arrays))
+            outs = core.forward(self._converted_inputs(arrays), training)
         return {spec[0]: out for spec, out in zip(self._output_specs, outs)}
+
+    def evaluate(
+        self,
+        inputs: Mapping[Any, npt.ArrayLike] | npt.ArrayLike,
+        targets: Mapping[Any, npt.ArrayLike] | None = None,
+        sample_weight: npt.ArrayLike | None = None,
+    ) -> float:
+        """``J = Σ_i weight_i·J_i`` of the data without dropout and without gradients;
+        :attr:`output_losses` then holds each J_i.
+
+        Examples
+        --------
+        >>> import blasnet as bn
+        >>> g = bn.Graph()
+        >>> y = g.dense(g.input("x", 1), 1, name="y")
+        >>> g.output(y, "mse")
+        >>> y.W[:] = 3.0
+        >>> g.evaluate({"x": [[1.0]]}, {"y": [[1.0]]})
+        2.0
+        """
+        core = self._built()
+        arrays = self._converted_inputs(self._input_list(inputs))
+        target_list = self._converted_targets(self._target_list(targets))
+        weights = as_sample_weight(sample_weight, arrays[0].shape[0], self._dtype)
+        return float(core.evaluate(arrays, target_list, weights))
 
     def backward(
         self,
         inputs: Mapping[Any, npt.ArrayLike] | npt.ArrayLike,
         targets: Mapping[Any, npt.ArrayLike] | None = None,
+        sample_weight: npt.ArrayLike | None = None,
     ) -> float:
-        """Forward and backward on one batch: returns ``J = Σ_i weight_i·J_i`` and fills
-        :meth:`gradients`.
+        """Forward (a training pass) and backward on one batch: returns
+        ``J = Σ_i weight_i·J_i`` and fills :meth:`gradients`.
 
         Parameters
         ----------
@@ -352,6 +403,13 @@ class Graph:
             The targets of every output that does not take them from an input: shape
             (n_samples, units), (n_samples,) for a single unit, or integer class labels with
             ``softmax_cross_entropy``.
+        sample_weight : array_like of shape (n_samples,), optional
+            Non-negative weights: each J_i becomes the weighted mean over the samples.
+
+        Raises
+        ------
+        NonFiniteError
+            When the loss or gradient is NaN or infinite.
 
         Examples
         --------
@@ -365,20 +423,24 @@ class Graph:
         """
         core = self._built()
         arrays, target_list = self._input_list(inputs), self._target_list(targets)
-        try:
-            return float(core.backward(arrays, target_list))
-        except _core.NotCanonical:
-            return float(
-                core.backward(self._converted_inputs(arrays), self._converted_targets(target_list))
-            )
+        if sample_weight is None:
+            try:
+                return float(core.backward(arrays, target_list))
+            except _core.NotCanonical:
+                pass
+        X, T = self._converted_inputs(arrays), self._converted_targets(target_list)
+        weights = as_sample_weight(sample_weight, X[0].shape[0], self._dtype)
+        return float(core.backward(X, T, weights))
 
     def train_step(
         self,
         inputs: Mapping[Any, npt.ArrayLike] | npt.ArrayLike,
         targets: Mapping[Any, npt.ArrayLike] | None,
         optimizer: _core.Optimizer,
+        sample_weight: npt.ArrayLike | None = None,
     ) -> float:
-        """One gradient step on one batch; returns J before the step.
+        """One gradient step on one batch; returns J before the step. A NaN or infinite loss
+        or gradient raises NonFiniteError and changes nothing.
 
         Examples
         --------
@@ -391,16 +453,14 @@ class Graph:
         """
         core = self._built()
         arrays, target_list = self._input_list(inputs), self._target_list(targets)
-        try:
-            return float(core.train_step(arrays, target_list, optimizer))
-        except _core.NotCanonical:
-            return float(
-                core.train_step(
-                    self._converted_inputs(arrays),
-                    self._converted_targets(target_list),
-                    optimizer,
-                )
-            )
+        if sample_weight is None:
+            try:
+                return float(core.train_step(arrays, target_list, optimizer))
+            except _core.NotCanonical:
+                pass
+        X, T = self._converted_inputs(arrays), self._converted_targets(target_list)
+        weights = as_sample_weight(sample_weight, X[0].shape[0], self._dtype)
+        return float(core.train_step(X, T, optimizer, weights))
 
     def fit(
         self,
@@ -411,23 +471,42 @@ class Graph:
         batch_size: int = 32,
         shuffle: bool = True,
         seed: int | None = None,
+        *,
+        validation_data: tuple[Any, Any] | None = None,
+        validation_fraction: float | None = None,
+        early_stopping: EarlyStopping | bool | None = None,
+        schedule: _core.Schedule | None = None,
+        sample_weight: npt.ArrayLike | None = None,
+        class_weight: Mapping[Any, float] | str | None = None,
+        callbacks: Sequence[Callback] = (),
+        verbose: bool = False,
     ) -> History:
-        """Minibatch gradient descent over the data, entirely in C++: the training loop of
+        """Minibatch training over the data, entirely in C++: the training loop of
         :meth:`Sequential.fit`, for any graph.
 
         Parameters
         ----------
         inputs, targets
             As for :meth:`backward`, holding every sample; checked once, up front.
-        optimizer, epochs, batch_size, shuffle, seed
+        optimizer, epochs, batch_size, shuffle, seed, early_stopping, schedule, sample_weight, callbacks, verbose
             As for :meth:`Sequential.fit`; ``seed`` defaults to the graph's.
+        validation_data : (inputs, targets), optional
+            Dicts like ``inputs`` and ``targets``, evaluated after each epoch.
+        validation_fraction : float, optional
+            Or hold out this share of the samples, chosen at random by ``seed``.
+        class_weight : dict or "balanced", optional
+            Weights of the classes of the graph's one classification output.
 
         Returns
         -------
         History
-            Also kept as ``self.history``. Ctrl-C stops training after the current epoch and
-            is then re-raised as KeyboardInterrupt, with ``self.history`` holding the epochs
-            that completed.
+            Also kept as ``self.history``; the losses are ``J = Σ_i weight_i·J_i`` and the
+            accuracy that of the first classification output.
+
+        Raises
+        ------
+        KeyboardInterrupt, NonFiniteError
+            As :meth:`Sequential.fit`: the graph keeps the weights of the last completed step.
 
         Examples
         --------
@@ -442,23 +521,62 @@ class Graph:
         True
         """
         core = self._built()
-        arrays, target_list = self._input_list(inputs), self._target_list(targets)
+        X = self._converted_inputs(self._input_list(inputs))
+        T = self._converted_targets(self._target_list(targets))
+        n = X[0].shape[0]
+        shuffle_seed = self._seed if seed is None else as_seed(seed)
+        weights = combine_weights(
+            as_sample_weight(sample_weight, n, self._dtype),
+            None if class_weight is None else self._class_weights(T, class_weight),
+            dtype=self._dtype,
+        )
+        X_val: list[Any] | None = None
+        T_val: list[Any] | None = None
+        if validation_data is not None and validation_fraction is not None:
+            raise ValueError("give validation_data or validation_fraction, not both")
+        if validation_data is not None:
+            if not (isinstance(validation_data, tuple) and len(validation_data) == 2):
+                raise TypeError("validation_data must be a tuple (inputs, targets)")
+            X_val = self._converted_inputs(self._input_list(validation_data[0]))
+            T_val = self._converted_targets(self._target_list(validation_data[1]))
+        elif validation_fraction is not None:
+            train, held_out = validation_split(n, validation_fraction, shuffle_seed)
+            X_val = [x[held_out] for x in X]
+            T_val = [None if t is None else t[held_out] for t in T]
+            X = [x[train] for x in X]
+            T = [None if t is None else t[train] for t in T]
+            weights = None if weights is None else np.ascontiguousarray(weights[train])
         epochs_ = as_count(epochs, "epochs")
         batch_size_ = as_count(batch_size, "batch_size")
-        shuffle_seed = self._seed if seed is None else as_seed(seed)
+        stopping = early_stopping_args(early_stopping)
 
-        def run(X: list[Any], T: list[Any]) -> tuple[list[float], bool]:
-            return core.fit(X, T, optimizer, epochs_, batch_size_, bool(shuffle), shuffle_seed)  # type: ignore[no-any-return]
+        def core_fit(on_epoch: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+            return core.fit(  # type: ignore[no-any-return]
+                X, T, optimizer, epochs_, batch_size_, bool(shuffle), shuffle_seed, weights,
+                X_val, T_val, schedule=schedule, on_epoch=on_epoch, **stopping,
+            )
 
-        try:
-            # The core reads the arrays before it trains, so a refusal comes before any step.
-            self.history = History.record(lambda: run(arrays, target_list))
-        except _core.NotCanonical:
-            X_, T_ = self._converted_inputs(arrays), self._converted_targets(target_list)
-            self.history = History.record(lambda: run(X_, T_))
-        if self.history.interrupted:
-            raise KeyboardInterrupt
-        return self.history
+        return run(core_fit, self._keep_history, epochs_, callbacks, verbose)
+
+    def partial_fit(
+        self,
+        inputs: Mapping[Any, npt.ArrayLike] | npt.ArrayLike,
+        targets: Mapping[Any, npt.ArrayLike] | None,
+        optimizer: _core.Optimizer,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+        sample_weight: npt.ArrayLike | None = None,
+    ) -> History:
+        """One pass over the given data, keeping the optimizer's state: incremental training.
+        Returns that epoch's History (also ``self.history``)."""
+        self._partial_passes += 1
+        base = self._seed if seed is None else as_seed(seed)
+        return self.fit(
+            inputs, targets, optimizer, epochs=1, batch_size=batch_size, shuffle=shuffle,
+            seed=(base + self._partial_passes) % 2**64 if seed is None else base,
+            sample_weight=sample_weight,
+        )
 
     # --- parameters --------------------------------------------------------------------------
 
@@ -496,6 +614,9 @@ class Graph:
         return {spec[0]: loss for spec, loss in zip(self._output_specs, core.output_losses())}
 
     # --- internals ---------------------------------------------------------------------------
+
+    def _keep_history(self, history: History) -> None:
+        self.history = history
 
     def _check_open(self) -> None:
         if self._core is not None:
@@ -555,6 +676,21 @@ class Graph:
             else:
                 out.append(given[name])
         return out
+
+    def _class_weights(
+        self, T: list[Any], class_weight: Mapping[Any, float] | str
+    ) -> np.ndarray[Any, Any]:
+        scored = [
+            (targets, spec[2])
+            for targets, spec in zip(T, self._output_specs)
+            if targets is not None and spec[2] != "mse"
+        ]
+        if len(scored) != 1:
+            raise ValueError(
+                "class_weight needs exactly one classification output with targets of its own; "
+                f"this graph has {len(scored)}"
+            )
+        return class_weight_samples(scored[0][0], scored[0][1], class_weight)
 
     def _converted_inputs(self, arrays: list[Any]) -> list[np.ndarray[Any, Any]]:
         return [

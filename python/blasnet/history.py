@@ -2,9 +2,38 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """What one epoch of ``fit`` did; callbacks receive one after each epoch.
+
+    Attributes
+    ----------
+    epoch : int
+        Counted from 0 within one call to ``fit``.
+    loss : float
+        Mean training loss of the epoch's steps (weighted by batch size, or by sample weights),
+        each measured before its update.
+    accuracy : float or None
+        For a classification loss (on the first such output): the share of training samples
+        the steps' own forward passes got right.
+    val_loss, val_accuracy : float or None
+        The same on the validation data, after the epoch, without dropout.
+    lr : float
+        The learning rate of the epoch.
+    seconds : float
+        Its wall time, validation included.
+    """
+
+    epoch: int
+    loss: float
+    accuracy: float | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    lr: float = 0.0
+    seconds: float = 0.0
 
 
 @dataclass
@@ -16,8 +45,17 @@ class History:
     loss : list of float
         Mean training loss of each completed epoch (the mean of the batch losses, weighted
         by batch size), measured while the epoch's steps were taken.
-    interrupted : bool
-        True when Ctrl-C stopped training early; ``loss`` then holds the epochs that finished.
+    val_loss, accuracy, val_accuracy : list of float
+        Per epoch, where they exist (see :class:`EpochRecord`); empty otherwise.
+    lr : list of float
+        The learning rate of each epoch.
+    epoch_seconds : list of float
+        Wall time of each epoch.
+    stopped : str
+        Why training ended: "completed", "early_stopping", "callback", "interrupted"
+        (Ctrl-C) or "diverged" (a NaN or infinite loss or gradient).
+    best_epoch : int or None
+        With early stopping, the epoch with the best monitored loss.
     seconds : float
         Wall time of the whole call.
 
@@ -29,7 +67,13 @@ class History:
     """
 
     loss: list[float] = field(default_factory=list)
-    interrupted: bool = False
+    val_loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    stopped: str = "completed"
+    best_epoch: int | None = None
     seconds: float = 0.0
 
     @property
@@ -37,14 +81,17 @@ class History:
         """Number of completed epochs."""
         return len(self.loss)
 
-    @classmethod
-    def record(cls, fit: Callable[[], tuple[Sequence[float], bool]]) -> History:
-        """Runs ``fit`` (a core training loop returning its per-epoch losses and whether Ctrl-C
-        stopped it) and keeps what it returned, with its wall time."""
-        started = time.perf_counter()
-        losses, interrupted = fit()
-        return cls(
-            loss=list(losses),
-            interrupted=bool(interrupted),
-            seconds=time.perf_counter() - started,
-        )
+    @property
+    def interrupted(self) -> bool:
+        """True when Ctrl-C stopped training early; the lists hold the epochs that finished."""
+        return self.stopped == "interrupted"
+
+    def append(self, record: EpochRecord) -> None:
+        """Adds one epoch's record."""
+        self.loss.append(record.loss)
+        self.lr.append(record.lr)
+        self.epoch_seconds.append(record.seconds)
+        for name in ("val_loss", "accuracy", "val_accuracy"):
+            value = getattr(record, name)
+            if value is not None:
+                getattr(self, name).append(value)

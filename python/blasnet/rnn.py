@@ -3,6 +3,7 @@ after being unrolled along time", trained by backpropagation through the unrolle
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ from . import _core
 from ._convert import as_count, as_dtype, as_samples, as_seed, converted
 from .graph import Graph
 from .history import History
+from .training import Callback, EarlyStopping
 
 _HEADS = ("last", "every")
 
@@ -201,9 +203,18 @@ class RNN:
         batch_size: int = 32,
         shuffle: bool = True,
         seed: int | None = None,
+        *,
+        validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+        validation_fraction: float | None = None,
+        early_stopping: EarlyStopping | bool | None = None,
+        schedule: _core.Schedule | None = None,
+        sample_weight: npt.ArrayLike | None = None,
+        callbacks: Sequence[Callback] = (),
+        verbose: bool = False,
     ) -> History:
         """Minibatch backpropagation through time over the data, entirely in C++; arguments
-        as for :meth:`backward` and :meth:`Graph.fit`, with zero initial states.
+        as for :meth:`backward` and :meth:`Sequential.fit` (``validation_data`` is a pair of
+        sequences and targets of the same length), with zero initial states.
 
         Examples
         --------
@@ -217,20 +228,36 @@ class RNN:
         True
         """
         X_ = self._sequences(X)
-        g = self.unroll(X_.shape[1])
+        steps = X_.shape[1]
+        g = self.unroll(steps)
+        held_out = None
+        if validation_data is not None:
+            X_val = self._sequences(validation_data[0])
+            if X_val.shape[1] != steps:
+                raise ValueError(
+                    f"validation sequences have {X_val.shape[1]} steps, the training ones {steps}"
+                )
+            held_out = (self._inputs(X_val, None), self._targets(validation_data[1], steps))
         g.history = None
         try:
             g.fit(
                 self._inputs(X_, None),
-                self._targets(T, X_.shape[1]),
+                self._targets(T, steps),
                 optimizer,
                 epochs=epochs,
                 batch_size=batch_size,
                 shuffle=shuffle,
                 seed=self._seed if seed is None else seed,
+                validation_data=held_out,
+                validation_fraction=validation_fraction,
+                early_stopping=early_stopping,
+                schedule=schedule,
+                sample_weight=sample_weight,
+                callbacks=callbacks,
+                verbose=verbose,
             )
         finally:
-            # Also after Ctrl-C: the epochs that completed.
+            # Also after Ctrl-C or a diverged step: the epochs that completed.
             self.history = g.history
         assert self.history is not None
         return self.history

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,6 +12,16 @@ from . import _core
 from ._convert import as_count, as_dtype, as_samples, as_seed, as_targets
 from ._views import named_views
 from .history import History
+from .training import (
+    Callback,
+    EarlyStopping,
+    as_sample_weight,
+    class_weight_samples,
+    combine_weights,
+    early_stopping_args,
+    run,
+    validation_split,
+)
 
 
 class Sequential:
@@ -66,6 +76,7 @@ class Sequential:
         self._input_dim = int(self._net.input_dim)
         self._output_dim = int(self._net.output_dim)
         self.history: History | None = None
+        self._partial_passes = 0
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -91,12 +102,15 @@ class Sequential:
         body = ", ".join(f"{name}: {n_in}->{n_out} {act}" for name, n_in, n_out, act in self.layers)
         return f"Sequential([{body}], dtype={self._dtype.name})"
 
-    def forward(self, X: npt.ArrayLike) -> np.ndarray[Any, Any]:
+    def forward(self, X: npt.ArrayLike, training: bool = False) -> np.ndarray[Any, Any]:
         """Outputs of the network, eqs. (1)-(2) layer after layer.
 
         Parameters
         ----------
         X : array_like of shape (n_samples, input_dim)
+        training : bool
+            Drop out units as a training pass does (layers with ``dropout``); the default
+            inference pass never drops.
 
         Returns
         -------
@@ -110,12 +124,33 @@ class Sequential:
         1.0
         """
         try:
-            return self._net.forward(X)
+            return self._net.forward(X, training)
         except _core.NotCanonical:
-            return self._net.forward(as_samples(X, self._dtype))
+            return self._net.forward(as_samples(X, self._dtype), training)
 
-    def backward(self, X: npt.ArrayLike, T: npt.ArrayLike, loss: str) -> float:
-        """Forward and backward on one batch: returns J and fills :meth:`gradients`.
+    def evaluate(
+        self, X: npt.ArrayLike, T: npt.ArrayLike, loss: str, sample_weight: npt.ArrayLike | None = None
+    ) -> float:
+        """J of the data, without dropout and without gradients: the loss :meth:`backward`
+        would report, or with ``sample_weight`` its weighted mean.
+
+        Examples
+        --------
+        >>> import blasnet as bn
+        >>> net = bn.Sequential([bn.Dense(1)], input_dim=1)
+        >>> net.parameters()["0.W"][:] = 2.0
+        >>> net.evaluate([[1.0], [3.0]], [[1.0], [1.0]], loss="mse")
+        6.5
+        """
+        X_, T_ = as_samples(X, self._dtype), self._targets(T, loss)
+        weights = as_sample_weight(sample_weight, X_.shape[0], self._dtype)
+        return float(self._net.evaluate(X_, T_, loss, weights))
+
+    def backward(
+        self, X: npt.ArrayLike, T: npt.ArrayLike, loss: str, sample_weight: npt.ArrayLike | None = None
+    ) -> float:
+        """Forward (a training pass) and backward on one batch: returns J and fills
+        :meth:`gradients`.
 
         Parameters
         ----------
@@ -125,11 +160,18 @@ class Sequential:
             ``loss="softmax_cross_entropy"``, integer class labels are too.
         loss : {"mse", "binary_cross_entropy", "softmax_cross_entropy"}
             The cost, averaged over the batch.
+        sample_weight : array_like of shape (n_samples,), optional
+            Non-negative weights: J becomes the weighted mean Σ w_j·J_j / Σ w_j.
 
         Returns
         -------
         float
             J, the batch's mean loss.
+
+        Raises
+        ------
+        NonFiniteError
+            When the loss or gradient is NaN or infinite.
 
         Examples
         --------
@@ -141,15 +183,25 @@ class Sequential:
         >>> float(net.gradients()["0.W"][0, 0])  # ((2-1)·1 + (6-1)·3)/2
         8.0
         """
-        try:
-            return self._net.backward(X, T, loss)
-        except _core.NotCanonical:
-            return self._net.backward(as_samples(X, self._dtype), self._targets(T, loss), loss)
+        if sample_weight is None:
+            try:
+                return self._net.backward(X, T, loss)
+            except _core.NotCanonical:
+                pass
+        X_, T_ = as_samples(X, self._dtype), self._targets(T, loss)
+        weights = as_sample_weight(sample_weight, X_.shape[0], self._dtype)
+        return self._net.backward(X_, T_, loss, weights)
 
     def train_step(
-        self, X: npt.ArrayLike, T: npt.ArrayLike, loss: str, optimizer: _core.Optimizer
+        self,
+        X: npt.ArrayLike,
+        T: npt.ArrayLike,
+        loss: str,
+        optimizer: _core.Optimizer,
+        sample_weight: npt.ArrayLike | None = None,
     ) -> float:
-        """One gradient step on one batch; returns J before the step.
+        """One gradient step on one batch; returns J before the step. A NaN or infinite loss
+        or gradient raises NonFiniteError and changes nothing.
 
         Examples
         --------
@@ -159,11 +211,14 @@ class Sequential:
         >>> net.backward([[1.0]], [[1.0]], loss="mse") < first
         True
         """
-        try:
-            return self._net.train_step(X, T, loss, optimizer)
-        except _core.NotCanonical:
-            X_ = as_samples(X, self._dtype)
-            return self._net.train_step(X_, self._targets(T, loss), loss, optimizer)
+        if sample_weight is None:
+            try:
+                return self._net.train_step(X, T, loss, optimizer)
+            except _core.NotCanonical:
+                pass
+        X_, T_ = as_samples(X, self._dtype), self._targets(T, loss)
+        weights = as_sample_weight(sample_weight, X_.shape[0], self._dtype)
+        return self._net.train_step(X_, T_, loss, optimizer, weights)
 
     def fit(
         self,
@@ -175,15 +230,26 @@ class Sequential:
         batch_size: int = 32,
         shuffle: bool = True,
         seed: int | None = None,
+        *,
+        validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+        validation_fraction: float | None = None,
+        early_stopping: EarlyStopping | bool | None = None,
+        schedule: _core.Schedule | None = None,
+        sample_weight: npt.ArrayLike | None = None,
+        class_weight: Mapping[Any, float] | str | None = None,
+        callbacks: Sequence[Callback] = (),
+        verbose: bool = False,
     ) -> History:
-        """Minibatch gradient descent over the data, entirely in C++.
+        """Minibatch training over the data; every epoch runs in C++ without returning to
+        Python between batches.
 
         Parameters
         ----------
         X, T, loss
             As for :meth:`backward`; the data are checked once, up front.
         optimizer : Optimizer
-            The update rule, e.g. ``blasnet.SGD(lr=0.1)``.
+            The update rule, e.g. ``blasnet.SGD(lr=0.1)`` or ``blasnet.Adam()``. Its state
+            (momentum, moments) carries over to the next call.
         epochs : int
             Passes over the data.
         batch_size : int
@@ -191,15 +257,43 @@ class Sequential:
         shuffle : bool
             Visit the samples in a new random order each epoch.
         seed : int, optional
-            Seed of the shuffling order; defaults to the network's seed. The same seed gives
-            the same order, and the same weights, on every run.
+            Seed of the shuffling order, the dropout masks and a validation split; defaults
+            to the network's seed. The same seed gives the same weights on every run, on any
+            number of threads.
+        validation_data : (X_val, T_val), optional
+            Data to evaluate after each epoch (without dropout).
+        validation_fraction : float, optional
+            Or hold out this share of (X, T), chosen at random by ``seed``.
+        early_stopping : EarlyStopping or bool, optional
+            Stop when the validation loss (else the training loss) stops improving; True
+            uses ``EarlyStopping()``.
+        schedule : blasnet.schedules.Schedule, optional
+            Sets the learning rate before each epoch.
+        sample_weight : array_like of shape (n_samples,), optional
+            Non-negative weight of each sample in every loss.
+        class_weight : dict or "balanced", optional
+            Weight of each class (multiplies ``sample_weight``); "balanced" weighs classes
+            inversely to their frequency.
+        callbacks : sequence of callables
+            Each is called after every epoch with its :class:`EpochRecord`; returning False
+            stops training.
+        verbose : bool
+            Show a progress bar (tqdm), updated after each epoch.
 
         Returns
         -------
         History
-            The mean training loss of each epoch; also kept as ``self.history``. Ctrl-C stops
-            training after the current epoch and is then re-raised as KeyboardInterrupt, with
-            ``self.history`` holding the epochs that completed.
+            Per epoch: training loss, validation loss, accuracy (classification losses),
+            learning rate and wall time; also kept as ``self.history``.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            After Ctrl-C, which stops training at the next batch boundary: the network keeps
+            the weights of the last completed step, ``self.history`` the completed epochs.
+        NonFiniteError
+            When a step meets a NaN or infinite loss or gradient; the network keeps the
+            weights of the last finite step, ``self.history`` the completed epochs.
 
         Examples
         --------
@@ -213,17 +307,69 @@ class Sequential:
         """
         X_ = as_samples(X, self._dtype)
         T_ = self._targets(T, loss)
+        n = X_.shape[0]
         shuffle_seed = self._seed if seed is None else as_seed(seed)
+        weights = combine_weights(
+            as_sample_weight(sample_weight, n, self._dtype),
+            None if class_weight is None else class_weight_samples(T_, loss, class_weight),
+            dtype=self._dtype,
+        )
+        X_val: np.ndarray[Any, Any] | None = None
+        T_val: np.ndarray[Any, Any] | None = None
+        if validation_data is not None and validation_fraction is not None:
+            raise ValueError("give validation_data or validation_fraction, not both")
+        if validation_data is not None:
+            X_val, T_val = as_samples(validation_data[0], self._dtype, "X_val"), self._targets(
+                validation_data[1], loss, "T_val"
+            )
+        elif validation_fraction is not None:
+            train, held_out = validation_split(n, validation_fraction, shuffle_seed)
+            X_val, T_val = X_[held_out], T_[held_out]
+            X_, T_ = X_[train], T_[train]
+            weights = None if weights is None else np.ascontiguousarray(weights[train])
         epochs_ = as_count(epochs, "epochs")
         batch_size_ = as_count(batch_size, "batch_size")
-        self.history = History.record(
-            lambda: self._net.fit(
-                X_, T_, loss, optimizer, epochs_, batch_size_, bool(shuffle), shuffle_seed
+        stopping = early_stopping_args(early_stopping)
+
+        def core_fit(on_epoch: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+            return self._net.fit(
+                X_, T_, loss, optimizer, epochs_, batch_size_, bool(shuffle), shuffle_seed,
+                weights, X_val, T_val, schedule=schedule, on_epoch=on_epoch, **stopping,
             )
+
+        return run(core_fit, self._keep_history, epochs_, callbacks, verbose)
+
+    def partial_fit(
+        self,
+        X: npt.ArrayLike,
+        T: npt.ArrayLike,
+        loss: str,
+        optimizer: _core.Optimizer,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+        sample_weight: npt.ArrayLike | None = None,
+    ) -> History:
+        """One pass over the given data, keeping the optimizer's state: incremental training
+        on data that arrive in pieces. Returns that epoch's History (also ``self.history``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import blasnet as bn
+        >>> net, sgd = bn.Sequential([bn.Dense(1)], input_dim=1), bn.SGD(lr=0.1)
+        >>> for chunk in np.array_split(np.linspace(-1, 1, 40).reshape(-1, 1), 4):
+        ...     h = net.partial_fit(chunk, 2 * chunk, loss="mse", optimizer=sgd)
+        >>> h.epochs
+        1
+        """
+        self._partial_passes += 1
+        base = self._seed if seed is None else as_seed(seed)
+        return self.fit(
+            X, T, loss, optimizer, epochs=1, batch_size=batch_size, shuffle=shuffle,
+            seed=(base + self._partial_passes) % 2**64 if seed is None else base,
+            sample_weight=sample_weight,
         )
-        if self.history.interrupted:
-            raise KeyboardInterrupt
-        return self.history
 
     def parameters(self) -> dict[str, np.ndarray[Any, Any]]:
         """Writable views of every parameter, in the note's shapes: ``W`` (n_out, n_in) and
@@ -243,15 +389,18 @@ class Sequential:
         """dJ/dW and dJ/db of the last :meth:`backward`, with the keys and shapes of
         :meth:`parameters`; views, refreshed in place by every backward pass.
 
-        :meth:`train_step` and :meth:`fit` with plain SGD fold the update into the backward
-        products (W ← W − α·dZ·Xᵀ/n is one gemm) and never form the gradient, so they leave
-        these values as they were; other optimizers refresh them at every step."""
+        :meth:`train_step` and :meth:`fit` with plain SGD fold eq. (9) into the update
+        (W ← W − α·dZ·Xᵀ/n is one gemm) and never form the weight gradients, so these values
+        are not kept current by them; other optimizers refresh them at every step."""
         return self._views(self._net.gradient_buffer())
+
+    def _keep_history(self, history: History) -> None:
+        self.history = history
 
     def _views(self, flat: np.ndarray[Any, Any]) -> dict[str, np.ndarray[Any, Any]]:
         return named_views(flat, self._net.parameter_info())
 
-    def _targets(self, T: npt.ArrayLike, loss: str) -> np.ndarray[Any, Any]:
+    def _targets(self, T: npt.ArrayLike, loss: str, name: str = "T") -> np.ndarray[Any, Any]:
         if loss not in _core.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; valid losses: {', '.join(_core.LOSSES)}")
-        return as_targets(T, loss, self._output_dim, self._dtype)
+        return as_targets(T, loss, self._output_dim, self._dtype, name)

@@ -19,7 +19,7 @@ bool learns_xor() {
   blasnet::SGD sgd(0.5);
   const std::vector<double> history =
       blasnet::fit(net, x, blasnet::Loss::binary_cross_entropy, blasnet::Targets<double>::dense(t),
-                   sgd, blasnet::FitOptions{2000, 4, true, 0});
+                   sgd, blasnet::FitOptions{2000, 4, true, 0}).losses();
 
   const blasnet::MatrixView<const double> y = net.forward(x);
   int correct = 0;
@@ -48,7 +48,7 @@ bool learns_tied_autoencoder() {
   blasnet::SGD sgd(0.1);
   const std::vector<double> history =
       blasnet::fit(graph, blasnet::Batch<float>{{&x, 1}, {&none, 1}}, sgd,
-                   blasnet::FitOptions{300, 8, true, 0});
+                   blasnet::FitOptions{300, 8, true, 0}).losses();
   std::printf("blasnet consumer: tied autoencoder loss %.5f -> %.5f\n", history.front(),
               history.back());
   return history.back() < 0.01 * history.front();

@@ -112,8 +112,8 @@ TEST_F(SteadyState, SmallerBatchReusesTheWorkspace) {
   EXPECT_EQ(n, 0);
 }
 
-// fit allocates its bookkeeping once per call, not once per batch: 10 epochs of 4 batches
-// cost what 1 epoch costs.
+// fit allocates its bookkeeping once per call, not once per batch or epoch: 10 epochs of 4
+// batches cost what 1 epoch costs.
 TEST_F(SteadyState, FitAllocationsDoNotGrowWithSteps) {
   const Matrix<float> data = blasnet_test::random_matrix<float>(784, 4 * batch, 2, 0, 1);
   std::vector<std::int64_t> all(4 * batch);

@@ -776,7 +776,14 @@ TYPED_TEST(GraphTyped, FoldedSgdStepEqualsBackwardThenUpdate) {
     moved = std::max(moved, double(std::abs(folded.parameters()[i] - before[i])));
   }
   EXPECT_GT(moved, 1e-3) << "the step moved the parameters";
-  for (T g : folded.gradients()) ASSERT_EQ(g, T(42)) << "the folded step leaves ∇J unwritten";
+  // eq. (9) is folded into the update: no weight gradient is written (the biases' are formed
+  // on the way, to check them for NaN before anything changes).
+  for (const blasnet::ParameterInfo& p : folded.parameter_info()) {
+    if (p.cols == 0) continue;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      ASSERT_EQ(folded.gradients()[p.offset + i], T(42)) << p.name << " was written";
+    }
+  }
 }
 
 TYPED_TEST(GraphTyped, SharedSgdStepEqualsBackwardThenUpdate) {
@@ -1192,7 +1199,7 @@ TEST(GraphFit, TwoInputGraphLearnsAndIsReproducible) {
   const double J0 = g.backward(r.data());
   blasnet::SGD sgd(0.1);
   const std::vector<double> history =
-      blasnet::fit(g, r.data(), sgd, blasnet::FitOptions{200, 16, true, 5});
+      blasnet::fit(g, r.data(), sgd, blasnet::FitOptions{200, 16, true, 5}).losses();
   ASSERT_EQ(history.size(), 200u);
   EXPECT_GT(J0, 0.3);
   EXPECT_LT(history.back(), 0.02 * J0) << "first epoch " << history.front();
@@ -1201,7 +1208,7 @@ TEST(GraphFit, TwoInputGraphLearnsAndIsReproducible) {
   // Same seeds, same path, bit for bit; another shuffling seed, another path.
   Graph<double> again(Regression::spec(), 3), other(Regression::spec(), 3);
   blasnet::SGD sgd2(0.1), sgd3(0.1);
-  EXPECT_EQ(blasnet::fit(again, r.data(), sgd2, blasnet::FitOptions{200, 16, true, 5}), history);
+  EXPECT_EQ(blasnet::fit(again, r.data(), sgd2, blasnet::FitOptions{200, 16, true, 5}).losses(), history);
   EXPECT_EQ(values(again.parameters()), values(g.parameters()));
   blasnet::fit(other, r.data(), sgd3, blasnet::FitOptions{200, 16, true, 6});
   EXPECT_NE(values(other.parameters()), values(g.parameters()));
@@ -1232,7 +1239,7 @@ TEST(GraphFit, TiedAutoencoderLearnsShuffledAndInOrder) {
     const double J0 = g.backward(data);
     blasnet::SGD sgd(0.05);
     const std::vector<double> history =
-        blasnet::fit(g, data, sgd, blasnet::FitOptions{300, 8, shuffle, 1});
+        blasnet::fit(g, data, sgd, blasnet::FitOptions{300, 8, shuffle, 1}).losses();
     EXPECT_LT(history.back(), 0.1 * J0) << "from " << J0;
   }
 }

@@ -338,7 +338,13 @@ TEST(NetworkSgdStep, EqualsGradientThenUpdate) {
     for (std::size_t i = 0; i < folded.parameters().size; ++i) {
       EXPECT_NEAR(folded.parameters()[i], reference.parameters()[i], 1e-14) << "parameter " << i;
     }
-    EXPECT_EQ(std::vector<double>(folded.gradients().begin(), folded.gradients().end()), untouched);
+    // eq. (9) is folded into the update: the weight gradients are never written.
+    for (const blasnet::ParameterInfo& p : folded.parameter_info()) {
+      if (p.cols == 0) continue;
+      for (std::size_t i = p.offset; i < p.offset + p.size(); ++i) {
+        EXPECT_EQ(folded.gradients()[i], untouched[i]) << p.name;
+      }
+    }
   }
 }
 

@@ -50,7 +50,7 @@ TEST(Fit, LearnsXor) {
     SGD sgd(0.5);
     const std::vector<double> history =
         blasnet::fit(net, data.X.view(), Loss::binary_cross_entropy,
-                     Targets<double>::dense(data.T.view()), sgd, FitOptions{2000, 4, true, seed});
+                     Targets<double>::dense(data.T.view()), sgd, FitOptions{2000, 4, true, seed}).losses();
     ASSERT_EQ(history.size(), 2000u);
     EXPECT_LT(history.back(), 0.1) << "seed " << seed;
     const auto Y = net.forward(data.X.view());
@@ -86,7 +86,7 @@ TEST(Fit, SameSeedsGiveBitIdenticalParameters) {
     SGD sgd(0.3);
     const std::vector<double> history =
         blasnet::fit(net, X.view(), Loss::mse, Targets<double>::dense(T.view()), sgd,
-                     FitOptions{5, 6, true, shuffle_seed});
+                     FitOptions{5, 6, true, shuffle_seed}).losses();
     return std::make_pair(params(net), history);
   };
   const auto a = train(3), b = train(3), c = train(4);
@@ -105,7 +105,7 @@ TEST(Fit, LossDecreasesWithAndWithoutShuffling) {
     SGD sgd(0.5);
     const std::vector<double> history =
         blasnet::fit(net, X.view(), Loss::binary_cross_entropy, Targets<double>::dense(T.view()),
-                     sgd, FitOptions{50, 3, shuffle, 0});
+                     sgd, FitOptions{50, 3, shuffle, 0}).losses();
     ASSERT_EQ(history.size(), 50u);
     EXPECT_LT(history.back(), 0.5 * history.front()) << "shuffle " << shuffle;
   }
@@ -122,7 +122,7 @@ TEST(Fit, UnshuffledEpochEqualsTrainSteps) {
   SGD sgd(0.2);
   const std::vector<double> history =
       blasnet::fit(fitted, X.view(), Loss::mse, Targets<double>::dense(T.view()), sgd,
-                   FitOptions{1, 3, false, 0});
+                   FitOptions{1, 3, false, 0}).losses();
   double total = 0;
   for (std::size_t first = 0; first < 7; first += 3) {
     const std::size_t count = std::min<std::size_t>(3, 7 - first);
@@ -202,15 +202,16 @@ TEST(Fit, CallbackStopsEarly) {
   Network<double> net = xor_net(0);
   SGD sgd(0.5);
   std::vector<double> seen;
-  const std::vector<double> history = blasnet::fit(
+  const blasnet::FitResult result = blasnet::fit(
       net, data.X.view(), Loss::binary_cross_entropy, Targets<double>::dense(data.T.view()), sgd,
-      FitOptions{100, 4, true, 0}, [&](std::size_t epoch, double loss) {
-        EXPECT_EQ(epoch, seen.size());
-        seen.push_back(loss);
-        return epoch < 2;
+      FitOptions{100, 4, true, 0}, nullptr, [&](const blasnet::EpochRecord& record) {
+        EXPECT_EQ(record.epoch, seen.size());
+        seen.push_back(record.loss);
+        return record.epoch < 2;
       });
-  EXPECT_EQ(history.size(), 3u);
-  EXPECT_EQ(seen, history);
+  EXPECT_EQ(result.epochs.size(), 3u);
+  EXPECT_EQ(seen, result.losses());
+  EXPECT_EQ(result.stopped, blasnet::StopReason::callback);
 }
 
 // Three blobs, labels as class indices, shuffled batches of 8: the gathered labels must travel
@@ -234,7 +235,7 @@ TEST(Fit, LabelsWithShuffling) {
   const FitOptions options{20, 8, true, 17};
   const std::vector<double> history =
       blasnet::fit(by_label, X.cview(), Loss::softmax_cross_entropy,
-                   Targets<double>::classes(labels.data(), n), sgd, options);
+                   Targets<double>::classes(labels.data(), n), sgd, options).losses();
   blasnet::fit(by_onehot, X.cview(), Loss::softmax_cross_entropy,
                Targets<double>::dense(onehot.view()), sgd, options);
   EXPECT_EQ(params(by_label), params(by_onehot));

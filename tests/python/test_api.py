@@ -416,7 +416,7 @@ def test_optimizer_repr_and_lr() -> None:
     """SGD shows and updates its learning rate."""
     optimizer = bn.SGD(lr=0.25)
     assert isinstance(optimizer, bn.Optimizer)
-    assert repr(optimizer) == "SGD(lr=0.25)"
+    assert repr(optimizer) == "SGD(lr=0.25, momentum=0.0, nesterov=False, weight_decay=0.0)"
     optimizer.lr = 0.5
     assert optimizer.lr == 0.5
 

@@ -18,6 +18,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
         ("tied_autoencoder.py", ["tied", "principal components"]),
         ("two_heads.py", ["class head: test accuracy", "radius head"]),
         ("rnn_binary_addition.py", ["100 + 27 = 127"]),
+        ("perceptron_vs_sigmoid.py", ["perceptron: converged in epoch", "not converged"]),
     ],
 )
 def test_example_runs_and_learns(script: str, claims: list[str]) -> None:
@@ -30,5 +31,10 @@ def test_example_runs_and_learns(script: str, claims: list[str]) -> None:
 
 
 def test_every_example_is_tested() -> None:
-    tested = {"tied_autoencoder.py", "two_heads.py", "rnn_binary_addition.py"}
+    tested = {
+        "tied_autoencoder.py",
+        "two_heads.py",
+        "rnn_binary_addition.py",
+        "perceptron_vs_sigmoid.py",
+    }
     assert {path.name for path in EXAMPLES.glob("*.py")} == tested

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "blasnet/graph_plan.hpp"
@@ -14,6 +15,7 @@
 #include "blasnet/layer.hpp"
 #include "blasnet/losses.hpp"
 #include "blasnet/matrix.hpp"
+#include "blasnet/random.hpp"
 
 namespace blasnet {
 
@@ -21,13 +23,25 @@ namespace blasnet {
 // and then skip the per-batch checks.
 enum class Checks { on, off };
 
-// The data of one batch: a matrix per graph input (dim_i × n, in the spec's input order) and
+// A training pass drops out units where asked; an inference pass never does.
+enum class Mode { inference, training };
+
+// Thrown by a training pass whose loss or gradient is NaN or infinite, before any parameter
+// changes: the weights stay those of the last finite step.
+class NonFiniteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The data of one batch: a matrix per graph input (dim_i × n, in the spec's input order),
 // targets per output (in the spec's output order; an output whose target is an input ignores
-// its entry).
+// its entry), and optionally a weight per sample: every loss is then the weighted mean
+// Σ_j w_j·J_j / Σ_j w_j.
 template <typename T>
 struct Batch {
   Span<const MatrixView<const T>> inputs;
   Span<const Targets<T>> targets;
+  const T* sample_weights = nullptr;  // n values ≥ 0, or null for 1 each
 };
 
 template <typename T>
@@ -65,21 +79,30 @@ class Graph {
   // views output i's Y (units × n) in the workspace, valid until the next pass.
   // Throws std::invalid_argument for a wrong number of inputs or rows, unequal or empty
   // batches, NaN or Inf.
-  void forward(Span<const MatrixView<const T>> inputs, Checks checks = Checks::on);
+  void forward(Span<const MatrixView<const T>> inputs, Checks checks = Checks::on,
+               Mode mode = Mode::inference);
   MatrixView<const T> output(std::size_t i) const;
 
-  // Forward and backward on one batch: returns J = Σ_i weight_i·J_i and fills the gradient
-  // buffer with ∇J. Throws std::invalid_argument for bad inputs or targets, or a node without
-  // a gradient (step), before changing anything.
+  // J = Σ_i weight_i·J_i of a batch in inference mode, without gradients; output_losses()
+  // then holds each J_i. Throws as forward does, and for bad targets.
+  double evaluate(const Batch<T>& batch, Checks checks = Checks::on);
+
+  // Forward (in training mode) and backward on one batch: returns J = Σ_i weight_i·J_i and
+  // fills the gradient buffer with ∇J. Throws std::invalid_argument for bad inputs or targets,
+  // or a node without a gradient (step), before changing anything; NonFiniteError for a NaN
+  // or infinite loss or gradient.
   double backward(const Batch<T>& batch, Checks checks = Checks::on);
-  // J_i of each output in the last backward or sgd_step, unweighted.
+  // J_i of each output in the last pass that computed a loss, unweighted.
   const std::vector<double>& output_losses() const { return output_losses_; }
 
   // One step of plain gradient descent Θ ← Θ − α·∇J on one batch. Where no parameter is
-  // shared the update is folded into the backward products (see Dense::sgd_backward) and the
-  // gradient buffer is left as it was; otherwise the gradients are formed first. Returns J
-  // before the step; throws as backward does, before changing anything.
+  // shared, eq. (9) is folded into the update (see Dense::sgd_update) and the weight gradients
+  // are never formed; otherwise the gradients are formed first. Returns J before the step;
+  // throws as backward does, before changing any parameter.
   double sgd_step(const Batch<T>& batch, T lr, Checks checks = Checks::on);
+
+  // Restarts the random stream of dropout masks (seeded from the graph's seed at first).
+  void seed_dropout(std::uint64_t seed) { dropout_rng_ = Rng(seed); }
 
   // The checks forward and backward make, on their own.
   void check_inputs(Span<const MatrixView<const T>> inputs) const;
@@ -93,9 +116,10 @@ class Graph {
   // Activations and deltas of one node for up to capacity_ samples. Y overwrites Z in place
   // (every derivative is taken from Y); only an output node whose loss reads the logits, and
   // whose Y differs from them, keeps Z apart. An output read by other nodes also keeps the
-  // loss's dZ apart, to add to the dZ their dJ/dy gives.
+  // loss's dZ apart, to add to the dZ their dJ/dy gives. A node with dropout keeps its mask,
+  // already scaled (0 or 1/(1 − p)), and the dropped output its readers see in training.
   struct Workspace {
-    std::vector<T> Z, Y, dY, dZ_loss;
+    std::vector<T> Z, Y, dY, dZ_loss, mask, dropped;
     std::vector<MatrixView<const T>> X;   // the node's input blocks in this pass
     std::vector<InputGradient<T>> dX;     // where each block's dX goes
   };
@@ -103,12 +127,21 @@ class Graph {
   explicit Graph(GraphPlan plan);
   void bind_parameters();
   void initialize(std::uint64_t seed);
-  // J of the batch, and the deltas of every node back to the first; sgd_lr (or null) selects
-  // Dense::sgd_backward over storing gradients.
+  // J of the batch, and the deltas of every node back to the first; with sgd_lr, then the
+  // folded updates of Dense::sgd_update instead of weight gradients.
   double backward_pass(const Batch<T>& batch, const T* sgd_lr);
-  // dZ of output node k: the loss's, weighted, plus what the nodes reading it sent.
+  // Σ_i weight_i·J_i of the outputs the last forward left, filling output_losses_.
+  double weighted_loss(const Batch<T>& batch, std::size_t n);
+  // dZ of output node k: the loss's, weighted by the output's weight and the samples', plus
+  // what the nodes reading it sent.
   void output_backward(std::size_t k, const Batch<T>& batch, std::size_t n);
   Targets<T> targets_of(std::size_t output, const Batch<T>& batch) const;
+  // Inverted dropout on node k's output, into its mask and dropped buffers.
+  void drop_out(std::size_t k, std::size_t n);
+  // Throws NonFiniteError naming the first node whose bias gradient is not finite: a row sum
+  // of its dZ, so finite ones mean every dZ is finite.
+  void check_gradients_finite() const;
+  void check_sample_weights(const Batch<T>& batch) const;
 
   // Grows the workspace to n samples; a no-op in steady state, so a step allocates nothing.
   void reserve(std::size_t n);
@@ -117,6 +150,8 @@ class Graph {
   MatrixView<T> z_of(std::size_t k, std::size_t n);
   MatrixView<T> y_of(std::size_t k, std::size_t n);
   MatrixView<T> dy_of(std::size_t k, std::size_t n);
+  // What node k's readers see: its output, or in a training pass its dropped output.
+  MatrixView<const T> seen_of(std::size_t k, std::size_t n);
 
   GraphPlan plan_;
   std::vector<Dense<T>> nodes_;
@@ -124,6 +159,8 @@ class Graph {
   Span<T> params_, grads_;
   std::vector<Workspace> work_;
   std::vector<double> output_losses_;
+  Rng dropout_rng_{0};
+  bool training_pass_ = false;
   std::size_t capacity_ = 0;
   std::size_t last_n_ = 0;
 };

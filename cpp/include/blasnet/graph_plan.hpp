@@ -42,6 +42,7 @@ struct PlannedNode {
   std::size_t weight_offset = 0;
   std::size_t bias_offset = 0;
   bool transposed = false;  // uses another node's W transposed
+  double dropout = 0;
   // Whether this node is the first, in backward order, to write the gradient of its W / b;
   // later users of a shared block add theirs.
   bool first_weight_gradient = true;
@@ -72,8 +73,9 @@ struct GraphPlan {
   // Checks spec and resolves it. Throws std::invalid_argument naming the problem: no input,
   // node or output; an empty, unknown or duplicate name; a size of 0; a cycle (listing its
   // nodes); a shared weight whose shape does not fit; a node that reaches no output; an input
-  // nothing reads; an output twice on one node, with a loss its unit cannot feed, a weight that
-  // is not positive, or a target input of the wrong width.
+  // nothing reads; a dropout rate outside [0, 1) or on an output; an output twice on one node,
+  // with a loss its unit cannot feed, a weight that is not positive, or a target input of the
+  // wrong width.
   static GraphPlan build(const GraphSpec& spec);
 
   std::optional<std::size_t> find_input(const std::string& name) const;

@@ -21,6 +21,8 @@ struct InputSpec {
 // A dense node y = f(W·[x_1; …; x_k] + b) over the concatenation of the named inputs or nodes.
 // share names a node whose parameters this one uses: W and b as they are (a recurrent cell
 // applied at every step), or, with transpose, Wᵀ and a bias of its own (a tied decoder).
+// dropout is the probability that a training pass zeroes each of its outputs (inverted
+// dropout: the kept ones are scaled by 1/(1 − dropout)); inference passes never drop.
 struct NodeSpec {
   std::string name;
   std::vector<std::string> inputs;
@@ -28,6 +30,7 @@ struct NodeSpec {
   Activation activation = Activation::identity;
   std::string share;
   bool transpose = false;
+  double dropout = 0;
 };
 
 // A cost J_i on a node's output, weighted into J = Σ_i weight_i·J_i. Its targets come with each

@@ -12,11 +12,13 @@
 
 namespace blasnet {
 
-// What a user asks for: n_out units with one activation. An empty name means "its index".
+// What a user asks for: n_out units with one activation, and optionally dropout on them in
+// training (see NodeSpec). An empty name means "its index".
 struct DenseSpec {
   std::size_t units = 0;
   Activation activation = Activation::identity;
   std::string name;
+  double dropout = 0;
 };
 
 // Where one input block's dX = W_iᵀ·dZ goes: into dX, overwriting it or adding to it (a node
@@ -72,14 +74,15 @@ class Dense {
   // dW_i = dZ·X_iᵀ/n for every input block, and dX_i = W_iᵀ·dZ where dX[i] asks for it.
   void product_backward(const MatrixView<const T>* X, MatrixView<const T> dZ,
                         const InputGradient<T>* dX, bool accumulate) const;
+  // The two halves: eqs. (6)-(7) alone, and eq. (9) alone.
+  void input_backward(MatrixView<const T> dZ, const InputGradient<T>* dX) const;
+  void weight_backward(const MatrixView<const T>* X, MatrixView<const T> dZ, bool accumulate) const;
 
-  // One step of plain gradient descent Θ ← Θ − α·∇J folded into the products, so that dW is
-  // never written: every dX_i = W_iᵀ·dZ is taken from the old W first, then
-  // W_i ← W_i − α·dZ·X_iᵀ/n is one gemm (alpha = −α/n, beta = 1), and b ← b − α·dZ·1/n comes
-  // from the pass that forms dZ. dY is the node's output delta, or, with dz_given, the dZ the
-  // loss gave. Only for a node whose weights no other node uses.
-  void sgd_backward(const MatrixView<const T>* X, MatrixView<const T> Y, MatrixView<T> dY,
-                    bool dz_given, const InputGradient<T>* dX, T lr) const;
+  // One step of plain gradient descent Θ ← Θ − α·∇J from dZ (n_out×B) and the bias gradient
+  // db already formed, with eq. (9) folded into the update so that dW is never written:
+  // b ← b − α·db, and W_iᵀ ← W_iᵀ − (α/n)·X_i·dZᵀ as one gemm per input block (beta = 1).
+  // Only for a node whose weights no other node uses.
+  void sgd_update(const MatrixView<const T>* X, MatrixView<const T> dZ, T lr) const;
 
   std::size_t n_in() const { return n_in_; }
   std::size_t n_out() const { return n_out_; }

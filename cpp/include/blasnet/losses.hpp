@@ -62,12 +62,13 @@ void check_loss_supports(Loss loss, Activation output);
 template <typename T>
 void check_targets(Loss loss, const Targets<T>& targets, std::size_t n_out, std::size_t n);
 
-// J of one batch, averaged over its n samples, accumulated in double. The cross-entropies
-// are evaluated from the logits Z (log-sum-exp, softplus), so they stay finite where Y
-// rounds to 0 or 1.
+// J of one batch, averaged over its n samples — or, with sample_weights (n values ≥ 0), their
+// weighted mean Σ_j w_j·J_j / Σ_j w_j (0 when every weight is 0) — accumulated in double. The
+// cross-entropies are evaluated from the logits Z (log-sum-exp, softplus), so they stay finite
+// where Y rounds to 0 or 1.
 template <typename T>
 double loss_value(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
-                  const Targets<T>& targets);
+                  const Targets<T>& targets, const T* sample_weights = nullptr);
 
 // dZ of the output layer for each sample: n·∂J/∂Z. The batch mean's 1/n is applied once,
 // as the alpha of the parameter-gradient gemms (eqs. (8)-(9)).

@@ -39,7 +39,8 @@ class Network {
   // X (input_dim × n) -> Y (output_dim × n). The view points into the network's workspace
   // and stays valid until the next forward or backward.
   // Throws std::invalid_argument for a wrong number of rows, an empty batch, NaN or Inf.
-  MatrixView<const T> forward(MatrixView<const T> X, Checks checks = Checks::on);
+  MatrixView<const T> forward(MatrixView<const T> X, Checks checks = Checks::on,
+                              Mode mode = Mode::inference);
 
   // Forward and backward on one batch: returns J and fills the gradient buffer with ∇J.
   // Throws std::invalid_argument for bad X or targets, a loss the output unit cannot feed, or
@@ -47,8 +48,8 @@ class Network {
   double backward(MatrixView<const T> X, Loss loss, const Targets<T>& targets,
                   Checks checks = Checks::on);
 
-  // One step of plain gradient descent Θ ← Θ − α·∇J on one batch, the update folded into the
-  // backward products (see Dense::sgd_backward): the gradient buffer is left as it was.
+  // One step of plain gradient descent Θ ← Θ − α·∇J on one batch, eq. (9) folded into the
+  // update (see Dense::sgd_update): the weight gradients are never formed.
   // Returns J before the step; throws as backward does, before changing anything.
   double sgd_step(MatrixView<const T> X, Loss loss, const Targets<T>& targets, T lr,
                   Checks checks = Checks::on);

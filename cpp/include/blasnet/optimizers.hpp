@@ -1,46 +1,196 @@
 #pragma once
 // Rules that move the parameters against their gradient. Each is one loop over the network's
-// flat buffers, for float and double alike.
+// flat buffers, for float and double alike. What a rule keeps between steps (the step count
+// t, SGD's momentum, Adam's moments) lives in the optimizer, in the parameters' own type, so
+// it carries over from one call to fit to the next; the first step sizes it.
+//
+// The update rules are PyTorch's (torch.optim.SGD with dampening 0, Adam, AdamW), so that a
+// model trained with either library follows the same path.
 
+#include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
+#include <variant>
+#include <vector>
 
 #include "blasnet/matrix.hpp"
 
 namespace blasnet {
 
+class Schedule;
+
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
-  // One update of params from grads (same length).
+
+  // One update of params from grads (same length). Throws std::invalid_argument, changing
+  // nothing, when the lengths differ or when the optimizer's state belongs to a buffer of
+  // another length or scalar type.
   virtual void step(Span<float> params, Span<const float> grads) = 0;
   virtual void step(Span<double> params, Span<const double> grads) = 0;
+  // The rule with all its hyperparameters, spelled as Python constructs it:
+  // "SGD(lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.0)".
   virtual std::string describe() const = 0;
+  // Forgets whatever the rule keeps between steps: the step count and the state buffers.
+  virtual void reset();
+
+  // The learning rate α of the next steps; a schedule changes it between epochs (and may
+  // take it down to 0, say at the end of a cosine).
+  double lr() const { return lr_; }
+  // Throws std::invalid_argument unless lr is finite and positive.
+  void set_lr(double lr);
 
   // α when this optimizer is plain, stateless gradient descent Θ ← Θ − α·∇J, which a network
   // can fold into its backward products; empty otherwise.
   virtual std::optional<double> plain_sgd_rate() const { return std::nullopt; }
+
+  // --- state, for saving and restoring ---------------------------------------------------
+  // Calls to step() since construction, reset() or load_state(): Adam's t. (A network that
+  // folds plain SGD into its products does not call step(); plain SGD needs no count.)
+  std::size_t steps() const { return steps_; }
+  // Names of the buffers the rule keeps, one value per parameter each: "momentum" for SGD
+  // with momentum, "m" and "v" for Adam and AdamW; none for a stateless rule.
+  const std::vector<std::string>& state_names() const { return state_names_; }
+  // Whether the buffers exist: from the first step (or load_state) until reset().
+  bool has_state() const { return !std::holds_alternative<std::monostate>(state_); }
+  // Whether they are held as T, the scalar type of the parameters they belong to.
+  template <typename T>
+  bool holds_state() const {
+    return std::holds_alternative<std::vector<T>>(state_);
+  }
+  // Their length: that of the parameter buffer they belong to (0 when there are none).
+  std::size_t state_size() const { return state_size_; }
+  // Buffer `name`, to read or write in place. Throws std::invalid_argument for a name not in
+  // state_names(), or when the buffers do not exist or are not held as T.
+  template <typename T>
+  Span<T> state(const std::string& name);
+  template <typename T>
+  Span<const T> state(const std::string& name) const;
+  // Replaces the state by a saved one: the steps taken and, by name, the buffers — every
+  // name of state_names(), all of one length, or none at all (then the next step sizes them,
+  // zeroed, which for a rule with buffers is only consistent with steps == 0). Throws
+  // std::invalid_argument, changing nothing, for an unknown, repeated or missing name, a
+  // length that differs, or buffers missing after steps.
+  template <typename T>
+  void load_state(std::size_t steps,
+                  const std::vector<std::pair<std::string, Span<const T>>>& buffers);
+
+ protected:
+  // name prefixes error messages ("SGD: ..."); lr must be finite and positive.
+  Optimizer(std::string name, double lr, std::vector<std::string> state_names);
+
+  const std::string& name() const { return name_; }
+  // What every step() does first: checks that grads matches params and that the state (sized
+  // and zeroed now if this is the first step) belongs to a buffer like params; then counts
+  // the step. Returns t, the number of this step, from 1.
+  template <typename T>
+  std::size_t begin_step(Span<T> params, Span<const T> grads);
+  // State buffer i (in the order of state_names()) after begin_step<T>.
+  template <typename T>
+  T* buffer(std::size_t i) {
+    return std::get<std::vector<T>>(state_).data() + i * state_size_;
+  }
+
+ private:
+  // A schedule sets the rate of each epoch, which may be 0 (finite and non-negative).
+  friend class Schedule;
+  void set_scheduled_lr(double lr);
+  // The index of buffer `name` in state_names(), after checking it is held as T.
+  template <typename T>
+  std::size_t state_index(const std::string& name) const;
+
+  std::string name_;
+  double lr_;
+  std::vector<std::string> state_names_;
+  std::size_t steps_ = 0;
+  std::size_t state_size_ = 0;
+  // The buffers, one after another, in the parameters' type.
+  std::variant<std::monostate, std::vector<float>, std::vector<double>> state_;
 };
 
-// Plain gradient descent, the note's Θ ← Θ − α·∇_Θ J.
+// Stochastic gradient descent with optional momentum μ, Nesterov momentum and L2 weight decay
+// λ, as torch.optim.SGD with dampening 0. Each step, on the flat buffers:
+//   g ← ∇J + λ·Θ
+//   v ← μ·v + g              (v ← g at the first step)
+//   Θ ← Θ − α·(g + μ·v)      with nesterov, else Θ ← Θ − α·v   (with μ = 0: Θ ← Θ − α·g)
+// With μ = 0 and λ = 0 it is the note's Θ ← Θ − α·∇_Θ J, which networks fold into their gemms.
 class SGD final : public Optimizer {
  public:
-  // Throws std::invalid_argument unless lr is finite and positive.
-  explicit SGD(double lr);
+  // Throws std::invalid_argument unless lr is finite and positive, momentum in [0, 1),
+  // weight_decay finite and non-negative, and momentum > 0 if nesterov.
+  explicit SGD(double lr, double momentum = 0, bool nesterov = false, double weight_decay = 0);
 
   void step(Span<float> params, Span<const float> grads) override;
   void step(Span<double> params, Span<const double> grads) override;
   std::string describe() const override;
-  std::optional<double> plain_sgd_rate() const override { return lr_; }
+  std::optional<double> plain_sgd_rate() const override;
 
-  double lr() const { return lr_; }
-  void set_lr(double lr);
+  double momentum() const { return momentum_; }
+  bool nesterov() const { return nesterov_; }
+  double weight_decay() const { return weight_decay_; }
 
  private:
   template <typename T>
-  void update(Span<T> params, Span<const T> grads) const;
+  void update(Span<T> params, Span<const T> grads);
 
-  double lr_;
+  double momentum_;
+  bool nesterov_;
+  double weight_decay_;
+};
+
+// Adam (Kingma & Ba), as torch.optim.Adam: with L2 weight decay λ added to the gradient.
+// At step t:
+//   g ← ∇J + λ·Θ
+//   m ← β₁·m + (1 − β₁)·g
+//   v ← β₂·v + (1 − β₂)·g²
+//   Θ ← Θ − (α / (1 − β₁ᵗ))·m / (√v / √(1 − β₂ᵗ) + ε)
+class Adam final : public Optimizer {
+ public:
+  // Throws std::invalid_argument unless lr and epsilon are finite and positive, beta_1 and
+  // beta_2 in [0, 1), and weight_decay finite and non-negative.
+  explicit Adam(double lr = 1e-3, double beta_1 = 0.9, double beta_2 = 0.999,
+                double epsilon = 1e-8, double weight_decay = 0);
+
+  void step(Span<float> params, Span<const float> grads) override;
+  void step(Span<double> params, Span<const double> grads) override;
+  std::string describe() const override;
+
+  double beta_1() const { return beta_1_; }
+  double beta_2() const { return beta_2_; }
+  double epsilon() const { return epsilon_; }
+  double weight_decay() const { return weight_decay_; }
+
+ private:
+  template <typename T>
+  void update(Span<T> params, Span<const T> grads);
+
+  double beta_1_, beta_2_, epsilon_, weight_decay_;
+};
+
+// AdamW (Loshchilov & Hutter), as torch.optim.AdamW: the weight decay is decoupled from the
+// gradient. At step t, first Θ ← Θ·(1 − α·λ), then Adam's update with g = ∇J.
+class AdamW final : public Optimizer {
+ public:
+  // Throws std::invalid_argument unless lr and epsilon are finite and positive, beta_1 and
+  // beta_2 in [0, 1), and weight_decay finite and non-negative.
+  explicit AdamW(double lr = 1e-3, double beta_1 = 0.9, double beta_2 = 0.999,
+                 double epsilon = 1e-8, double weight_decay = 0.01);
+
+  void step(Span<float> params, Span<const float> grads) override;
+  void step(Span<double> params, Span<const double> grads) override;
+  std::string describe() const override;
+
+  double beta_1() const { return beta_1_; }
+  double beta_2() const { return beta_2_; }
+  double epsilon() const { return epsilon_; }
+  double weight_decay() const { return weight_decay_; }
+
+ private:
+  template <typename T>
+  void update(Span<T> params, Span<const T> grads);
+
+  double beta_1_, beta_2_, epsilon_, weight_decay_;
 };
 
 }  // namespace blasnet

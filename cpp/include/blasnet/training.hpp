@@ -1,50 +1,116 @@
 #pragma once
-// Minibatch gradient descent, run entirely in C++, on any graph; a Network trains as the
-// graph it is.
+// Minibatch training, run entirely in C++, on any graph (a Network trains as the graph it is):
+// epochs of steps, validation, early stopping, learning-rate schedules, a record per epoch,
+// and no lost work — a stop request is honoured between steps, and a NaN or infinite loss or
+// gradient stops training with the weights of the last finite step.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "blasnet/graph.hpp"
 #include "blasnet/losses.hpp"
 #include "blasnet/network.hpp"
 #include "blasnet/optimizers.hpp"
+#include "blasnet/schedules.hpp"
 
 namespace blasnet {
 
-struct FitOptions {
-  std::size_t epochs = 1;
-  std::size_t batch_size = 32;
-  bool shuffle = true;
-  std::uint64_t seed = 0;  // of the shuffling order
+// Stop when the monitored loss (validation loss if there is validation data, else training
+// loss) has not improved by more than min_delta for patience epochs.
+struct EarlyStopping {
+  std::size_t patience = 10;
+  double min_delta = 0;
+  bool restore_best = true;  // end with the weights of the best epoch
 };
 
-// Called after each epoch with its index and mean training loss; returning false stops
-// training there (the weights are those of the last completed step).
-using EpochCallback = std::function<bool(std::size_t epoch, double loss)>;
+struct FitOptions {
+  // FitOptions{epochs, batch_size, shuffle, seed}; the rest is set by name.
+  FitOptions(std::size_t epochs_ = 1, std::size_t batch_size_ = 32, bool shuffle_ = true,
+             std::uint64_t seed_ = 0)
+      : epochs(epochs_), batch_size(batch_size_), shuffle(shuffle_), seed(seed_) {}
+
+  std::size_t epochs;
+  std::size_t batch_size;
+  bool shuffle;
+  std::uint64_t seed;  // of the shuffling order and the dropout masks
+  std::optional<EarlyStopping> early_stopping;
+  Schedule* schedule = nullptr;             // sets the rate before each epoch
+  const std::atomic<bool>* stop = nullptr;  // read before every step: set it to stop there
+};
+
+// What one epoch did.
+struct EpochRecord {
+  std::size_t epoch = 0;  // from 0, within one call to fit
+  // Mean training loss of the epoch's steps, each weighted by its samples (or sample weights).
+  double loss = 0;
+  // For a classification loss on the first output: the share of samples each step's own
+  // forward pass got right, and likewise on the validation data.
+  std::optional<double> accuracy;
+  std::optional<double> val_loss;
+  std::optional<double> val_accuracy;
+  double lr = 0;       // the optimizer's rate during the epoch
+  double seconds = 0;  // wall time, validation included
+};
+
+enum class StopReason { completed, early_stopping, callback, interrupted };
+
+struct FitResult {
+  std::vector<EpochRecord> epochs;  // the completed ones
+  StopReason stopped = StopReason::completed;
+  // With early stopping: the epoch with the best monitored loss (its weights are kept when
+  // restore_best is set and training ended normally).
+  std::optional<std::size_t> best_epoch;
+
+  std::vector<double> losses() const;
+};
+
+// Thrown by fit when a step meets a NaN or infinite loss or gradient. No parameter was changed
+// by that step, so the network holds the weights of the last finite one (or, if an update
+// itself overflowed, those of the start of the epoch); result holds the completed epochs.
+class TrainingDiverged : public NonFiniteError {
+ public:
+  TrainingDiverged(const std::string& what, FitResult result)
+      : NonFiniteError(what), result_(std::move(result)) {}
+  const FitResult& result() const { return result_; }
+
+ private:
+  FitResult result_;
+};
+
+// Called after each epoch with its record; returning false stops training there.
+using EpochCallback = std::function<bool(const EpochRecord&)>;
+
+// Optional validation data: a pointer whose element type follows the network's, so that a
+// plain nullptr works.
+template <typename T>
+using ValidationData = const typename TypeIdentity<Batch<T>>::type*;
 
 // One gradient step on one batch: J = backward(batch), then the optimizer's update.
-// Returns J before the update.
+// Returns J before the update; throws NonFiniteError, changing nothing, for a NaN or infinite
+// loss or gradient.
 template <typename T>
 double train_step(Graph<T>& graph, const Batch<T>& batch, Optimizer& optimizer);
 
-// Epochs of minibatch steps over the data (every input and target holds the same samples).
-// Batches are column blocks, used in place when not shuffling; shuffled batches are gathered
-// into buffers allocated once. The data are checked once, up front. Returns each completed
-// epoch's mean training loss.
+// Epochs of minibatch steps over the data (every input, target and sample weight holds the
+// same samples). Batches are column blocks, used in place when not shuffling; shuffled batches
+// are gathered into buffers allocated once. The data, and validation data if given, are
+// checked once, up front.
 template <typename T>
-std::vector<double> fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
-                        const FitOptions& options, const EpochCallback& on_epoch = {});
+FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
+              const FitOptions& options, ValidationData<T> validation = nullptr,
+              const EpochCallback& on_epoch = {});
 
 // The same for a stack of layers with one input X and one loss.
 template <typename T>
 double train_step(Network<T>& net, ReadView<T> X, Loss loss, const Targets<T>& targets,
                   Optimizer& optimizer);
 template <typename T>
-std::vector<double> fit(Network<T>& net, ReadView<T> X, Loss loss,
-                        const Targets<T>& targets, Optimizer& optimizer,
-                        const FitOptions& options, const EpochCallback& on_epoch = {});
+FitResult fit(Network<T>& net, ReadView<T> X, Loss loss, const Targets<T>& targets,
+              Optimizer& optimizer, const FitOptions& options,
+              ValidationData<T> validation = nullptr, const EpochCallback& on_epoch = {});
 
 }  // namespace blasnet
