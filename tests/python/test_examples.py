@@ -19,6 +19,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
         ("two_heads.py", ["class head: test accuracy", "radius head"]),
         ("rnn_binary_addition.py", ["100 + 27 = 127"]),
         ("perceptron_vs_sigmoid.py", ["perceptron: converged in epoch", "not converged"]),
+        ("digits_adam.py", ["test accuracy 0.9"]),
     ],
 )
 def test_example_runs_and_learns(script: str, claims: list[str]) -> None:
@@ -36,5 +37,6 @@ def test_every_example_is_tested() -> None:
         "two_heads.py",
         "rnn_binary_addition.py",
         "perceptron_vs_sigmoid.py",
+        "digits_adam.py",
     }
     assert {path.name for path in EXAMPLES.glob("*.py")} == tested
