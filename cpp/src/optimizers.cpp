@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 
 #include "float_repr.hpp"
 
@@ -250,61 +251,31 @@ std::string SGD::describe() const {
 
 // --- Adam and AdamW ----------------------------------------------------------------------
 
-namespace {
-
-std::string describe_adam(const char* name, double lr, double beta_1, double beta_2,
-                          double epsilon, double weight_decay) {
-  return std::string(name) + "(lr=" + float_repr(lr) + ", beta_1=" + float_repr(beta_1) +
-         ", beta_2=" + float_repr(beta_2) + ", epsilon=" + float_repr(epsilon) +
-         ", weight_decay=" + float_repr(weight_decay) + ")";
-}
-
-}  // namespace
-
-Adam::Adam(double lr, double beta_1, double beta_2, double epsilon, double weight_decay)
-    : Optimizer("Adam", lr, {"m", "v"}),
+AdamFamily::AdamFamily(std::string name, double lr, double beta_1, double beta_2,
+                       double epsilon, double weight_decay, bool decoupled)
+    : Optimizer(std::move(name), lr, {"m", "v"}),
       beta_1_(beta_1),
       beta_2_(beta_2),
       epsilon_(epsilon),
-      weight_decay_(weight_decay) {
-  check_adam(name(), beta_1, beta_2, epsilon, weight_decay);
+      weight_decay_(weight_decay),
+      decoupled_(decoupled) {
+  check_adam(this->name(), beta_1, beta_2, epsilon, weight_decay);
 }
 
 template <typename T>
-void Adam::update(Span<T> params, Span<const T> grads) {
+void AdamFamily::update(Span<T> params, Span<const T> grads) {
   const std::size_t t = begin_step(params, grads);
   adam_update(params, grads, buffer<T>(0), buffer<T>(1), t, lr(), beta_1_, beta_2_, epsilon_,
-              weight_decay_, 0.0);
+              decoupled_ ? 0.0 : weight_decay_, decoupled_ ? weight_decay_ : 0.0);
 }
 
-void Adam::step(Span<float> params, Span<const float> grads) { update(params, grads); }
-void Adam::step(Span<double> params, Span<const double> grads) { update(params, grads); }
+void AdamFamily::step(Span<float> params, Span<const float> grads) { update(params, grads); }
+void AdamFamily::step(Span<double> params, Span<const double> grads) { update(params, grads); }
 
-std::string Adam::describe() const {
-  return describe_adam("Adam", lr(), beta_1_, beta_2_, epsilon_, weight_decay_);
-}
-
-AdamW::AdamW(double lr, double beta_1, double beta_2, double epsilon, double weight_decay)
-    : Optimizer("AdamW", lr, {"m", "v"}),
-      beta_1_(beta_1),
-      beta_2_(beta_2),
-      epsilon_(epsilon),
-      weight_decay_(weight_decay) {
-  check_adam(name(), beta_1, beta_2, epsilon, weight_decay);
-}
-
-template <typename T>
-void AdamW::update(Span<T> params, Span<const T> grads) {
-  const std::size_t t = begin_step(params, grads);
-  adam_update(params, grads, buffer<T>(0), buffer<T>(1), t, lr(), beta_1_, beta_2_, epsilon_,
-              0.0, weight_decay_);
-}
-
-void AdamW::step(Span<float> params, Span<const float> grads) { update(params, grads); }
-void AdamW::step(Span<double> params, Span<const double> grads) { update(params, grads); }
-
-std::string AdamW::describe() const {
-  return describe_adam("AdamW", lr(), beta_1_, beta_2_, epsilon_, weight_decay_);
+std::string AdamFamily::describe() const {
+  return name() + "(lr=" + float_repr(lr()) + ", beta_1=" + float_repr(beta_1_) +
+         ", beta_2=" + float_repr(beta_2_) + ", epsilon=" + float_repr(epsilon_) +
+         ", weight_decay=" + float_repr(weight_decay_) + ")";
 }
 
 }  // namespace blasnet

@@ -299,23 +299,22 @@ void bind_optimizers(py::module_& m) {
       .def_property_readonly("nesterov", &SGD::nesterov)
       .def_property_readonly("weight_decay", &SGD::weight_decay);
 
-  py::class_<Adam, Optimizer>(m, "Adam", adam_doc)
-      .def(py::init<double, double, double, double, double>(), py::arg("lr") = 1e-3,
-           py::arg("beta_1") = 0.9, py::arg("beta_2") = 0.999, py::arg("epsilon") = 1e-8,
-           py::arg("weight_decay") = 0.0)
-      .def_property_readonly("beta_1", &Adam::beta_1)
-      .def_property_readonly("beta_2", &Adam::beta_2)
-      .def_property_readonly("epsilon", &Adam::epsilon)
-      .def_property_readonly("weight_decay", &Adam::weight_decay);
+  // Adam and AdamW share their hyperparameters, and one update (optimizers.hpp).
+  py::class_<AdamFamily, Optimizer>(m, "_AdamLike")
+      .def_property_readonly("beta_1", &AdamFamily::beta_1)
+      .def_property_readonly("beta_2", &AdamFamily::beta_2)
+      .def_property_readonly("epsilon", &AdamFamily::epsilon)
+      .def_property_readonly("weight_decay", &AdamFamily::weight_decay);
 
-  py::class_<AdamW, Optimizer>(m, "AdamW", adamw_doc)
+  py::class_<Adam, AdamFamily>(m, "Adam", adam_doc)
       .def(py::init<double, double, double, double, double>(), py::arg("lr") = 1e-3,
            py::arg("beta_1") = 0.9, py::arg("beta_2") = 0.999, py::arg("epsilon") = 1e-8,
-           py::arg("weight_decay") = 0.01)
-      .def_property_readonly("beta_1", &AdamW::beta_1)
-      .def_property_readonly("beta_2", &AdamW::beta_2)
-      .def_property_readonly("epsilon", &AdamW::epsilon)
-      .def_property_readonly("weight_decay", &AdamW::weight_decay);
+           py::arg("weight_decay") = 0.0);
+
+  py::class_<AdamW, AdamFamily>(m, "AdamW", adamw_doc)
+      .def(py::init<double, double, double, double, double>(), py::arg("lr") = 1e-3,
+           py::arg("beta_1") = 0.9, py::arg("beta_2") = 0.999, py::arg("epsilon") = 1e-8,
+           py::arg("weight_decay") = 0.01);
 }
 
 }  // namespace blasnet::python

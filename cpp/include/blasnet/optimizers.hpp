@@ -139,19 +139,16 @@ class SGD final : public Optimizer {
   double weight_decay_;
 };
 
-// Adam (Kingma & Ba), as torch.optim.Adam: with L2 weight decay λ added to the gradient.
-// At step t:
-//   g ← ∇J + λ·Θ
+// Adam (Kingma & Ba) and AdamW (Loshchilov & Hutter), as torch.optim defines them: one update
+// with the weight decay λ either added to the gradient (Adam) or applied to the weights
+// (AdamW, "decoupled"). At step t:
+//   AdamW only: Θ ← Θ·(1 − α·λ)
+//   g ← ∇J (+ λ·Θ for Adam)
 //   m ← β₁·m + (1 − β₁)·g
 //   v ← β₂·v + (1 − β₂)·g²
 //   Θ ← Θ − (α / (1 − β₁ᵗ))·m / (√v / √(1 − β₂ᵗ) + ε)
-class Adam final : public Optimizer {
+class AdamFamily : public Optimizer {
  public:
-  // Throws std::invalid_argument unless lr and epsilon are finite and positive, beta_1 and
-  // beta_2 in [0, 1), and weight_decay finite and non-negative.
-  explicit Adam(double lr = 1e-3, double beta_1 = 0.9, double beta_2 = 0.999,
-                double epsilon = 1e-8, double weight_decay = 0);
-
   void step(Span<float> params, Span<const float> grads) override;
   void step(Span<double> params, Span<const double> grads) override;
   std::string describe() const override;
@@ -161,36 +158,32 @@ class Adam final : public Optimizer {
   double epsilon() const { return epsilon_; }
   double weight_decay() const { return weight_decay_; }
 
+ protected:
+  // Throws std::invalid_argument unless lr and epsilon are finite and positive, beta_1 and
+  // beta_2 in [0, 1), and weight_decay finite and non-negative.
+  AdamFamily(std::string name, double lr, double beta_1, double beta_2, double epsilon,
+             double weight_decay, bool decoupled);
+
  private:
   template <typename T>
   void update(Span<T> params, Span<const T> grads);
 
   double beta_1_, beta_2_, epsilon_, weight_decay_;
+  bool decoupled_;
 };
 
-// AdamW (Loshchilov & Hutter), as torch.optim.AdamW: the weight decay is decoupled from the
-// gradient. At step t, first Θ ← Θ·(1 − α·λ), then Adam's update with g = ∇J.
-class AdamW final : public Optimizer {
+class Adam final : public AdamFamily {
  public:
-  // Throws std::invalid_argument unless lr and epsilon are finite and positive, beta_1 and
-  // beta_2 in [0, 1), and weight_decay finite and non-negative.
+  explicit Adam(double lr = 1e-3, double beta_1 = 0.9, double beta_2 = 0.999,
+                double epsilon = 1e-8, double weight_decay = 0)
+      : AdamFamily("Adam", lr, beta_1, beta_2, epsilon, weight_decay, false) {}
+};
+
+class AdamW final : public AdamFamily {
+ public:
   explicit AdamW(double lr = 1e-3, double beta_1 = 0.9, double beta_2 = 0.999,
-                 double epsilon = 1e-8, double weight_decay = 0.01);
-
-  void step(Span<float> params, Span<const float> grads) override;
-  void step(Span<double> params, Span<const double> grads) override;
-  std::string describe() const override;
-
-  double beta_1() const { return beta_1_; }
-  double beta_2() const { return beta_2_; }
-  double epsilon() const { return epsilon_; }
-  double weight_decay() const { return weight_decay_; }
-
- private:
-  template <typename T>
-  void update(Span<T> params, Span<const T> grads);
-
-  double beta_1_, beta_2_, epsilon_, weight_decay_;
+                 double epsilon = 1e-8, double weight_decay = 0.01)
+      : AdamFamily("AdamW", lr, beta_1, beta_2, epsilon, weight_decay, true) {}
 };
 
 }  // namespace blasnet
