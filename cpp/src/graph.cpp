@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -448,15 +449,52 @@ void Graph<T>::output_backward(std::size_t k, const Batch<T>& batch, std::size_t
 }
 
 template <typename T>
-void Graph<T>::check_gradients_finite() const {
+void Graph<T>::check_bias_gradients_finite() const {
   for (const PlannedNode& node : plan_.nodes) {
-    for (std::size_t i = 0; i < node.units; ++i) {
-      if (!std::isfinite(grads_[node.bias_offset + i])) {
-        throw NonFiniteError("the gradient reaching node '" + node.name +
-                             "' is NaN or infinite; no parameter was changed");
-      }
+    if (column_not_finite(&grads_[node.bias_offset], node.units)) {
+      throw NonFiniteError("the gradient reaching node '" + node.name +
+                           "' is NaN or infinite; no parameter was changed");
     }
   }
+}
+
+template <typename T>
+void Graph<T>::check_weight_gradients_finite() const {
+  if (!column_not_finite(grads_.data, grads_.size)) return;
+  for (const ParameterInfo& p : plan_.parameters) {
+    if (column_not_finite(&grads_[p.offset], p.size())) {
+      throw NonFiniteError("the gradient of " + p.name +
+                           " is NaN or infinite (an overflow); no parameter was changed");
+    }
+  }
+}
+
+namespace {
+
+template <typename T>
+double max_abs(MatrixView<const T> M) {
+  double largest = 0;
+  for (std::size_t j = 0; j < M.cols; ++j) {
+    const T* m = M.column(j);
+    for (std::size_t i = 0; i < M.rows; ++i) largest = std::max(largest, double(std::abs(m[i])));
+  }
+  return largest;
+}
+
+}  // namespace
+
+template <typename T>
+bool Graph<T>::folded_update_is_safe(std::size_t n, T lr) {
+  // Every partial sum of dW = X·dZᵀ/n, and the step α·dW, stay below n·max|X|·max|dZ|·max(1, α):
+  // well under the largest T, the folded gemm cannot overflow.
+  const double limit = double(std::numeric_limits<T>::max()) / 4;
+  const double scale = double(n) * std::max(1.0, double(lr));
+  for (std::size_t k = 0; k < nodes_.size(); ++k) {
+    double x = 0;
+    for (const MatrixView<const T>& block : work_[k].X) x = std::max(x, max_abs(block));
+    if (!(scale * x * max_abs(MatrixView<const T>(dy_of(k, n))) < limit)) return false;
+  }
+  return true;
 }
 
 template <typename T>
@@ -495,14 +533,25 @@ double Graph<T>::backward_pass(const Batch<T>& batch, const T* sgd_lr) {
     dense.input_backward(dY, work_[k].dX.data());
     if (sgd_lr == nullptr) dense.weight_backward(work_[k].X.data(), dY, !node.first_weight_gradient);
   }
-  check_gradients_finite();
+  check_bias_gradients_finite();  // row sums of every dZ: finite ones mean every dZ is finite
+  if (sgd_lr == nullptr) {
+    check_weight_gradients_finite();  // dW = dZ·Xᵀ/n may still overflow
+    return J;
+  }
 
-  if (sgd_lr != nullptr) {
+  for (std::size_t k = 0; k < nodes_.size(); ++k) point_inputs(k, batch.inputs, n);
+  if (folded_update_is_safe(n, *sgd_lr)) {
     for (std::size_t k = 0; k < nodes_.size(); ++k) {
-      point_inputs(k, batch.inputs, n);
       nodes_[k].sgd_update(work_[k].X.data(), dy_of(k, n), *sgd_lr);
     }
+    return J;
   }
+  // Values so large that the product might overflow: form and check it before the update.
+  for (std::size_t k = 0; k < nodes_.size(); ++k) {
+    nodes_[k].weight_backward(work_[k].X.data(), dy_of(k, n), !plan_.nodes[k].first_weight_gradient);
+  }
+  check_weight_gradients_finite();
+  for (std::size_t i = 0; i < params_.size; ++i) params_[i] -= *sgd_lr * grads_[i];
   return J;
 }
 

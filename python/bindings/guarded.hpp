@@ -1,8 +1,9 @@
 #pragma once
 // A model as Python holds it. Its calls run without the GIL, and one model's workspace serves
 // one call at a time: the lock makes concurrent calls from Python threads wait instead of
-// overwriting each other's activations.
-
+// overwriting each other's activations. It is recursive because fit calls back into Python
+// between epochs, holding it, and a callback may use the model on that same thread (the next
+// epoch recomputes every activation it needs).
 
 #include <mutex>
 #include <utility>
@@ -15,9 +16,9 @@ struct Guarded {
   explicit Guarded(Args&&... args) : model(std::forward<Args>(args)...) {}
 
   Model model;
-  std::mutex busy;
+  std::recursive_mutex busy;
 };
 
-using Lock = std::lock_guard<std::mutex>;
+using Lock = std::lock_guard<std::recursive_mutex>;
 
 }  // namespace blasnet::python

@@ -18,7 +18,15 @@ def time_gemm(
 ) -> list[float]: ...
 
 class Dense:
-    def __init__(self, units: int, activation: str = "identity", name: str | None = None) -> None: ...
+    def __init__(
+        self,
+        units: int,
+        activation: str = "identity",
+        name: str | None = None,
+        dropout: float = 0.0,
+    ) -> None: ...
+    @property
+    def dropout(self) -> float: ...
     @property
     def units(self) -> int: ...
     @property

@@ -3,7 +3,7 @@ after being unrolled along time", trained by backpropagation through the unrolle
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -209,6 +209,7 @@ class RNN:
         early_stopping: EarlyStopping | bool | None = None,
         schedule: _core.Schedule | None = None,
         sample_weight: npt.ArrayLike | None = None,
+        class_weight: Mapping[Any, float] | str | None = None,
         callbacks: Sequence[Callback] = (),
         verbose: bool = False,
     ) -> History:
@@ -238,7 +239,7 @@ class RNN:
                     f"validation sequences have {X_val.shape[1]} steps, the training ones {steps}"
                 )
             held_out = (self._inputs(X_val, None), self._targets(validation_data[1], steps))
-        g.history = None
+        previous = g.history
         try:
             g.fit(
                 self._inputs(X_, None),
@@ -253,14 +254,17 @@ class RNN:
                 early_stopping=early_stopping,
                 schedule=schedule,
                 sample_weight=sample_weight,
+                class_weight=class_weight,
                 callbacks=callbacks,
                 verbose=verbose,
             )
         finally:
-            # Also after Ctrl-C or a diverged step: the epochs that completed.
-            self.history = g.history
-        assert self.history is not None
-        return self.history
+            # Also after Ctrl-C or a diverged step: the epochs that completed. Data refused
+            # before the first step leave the graph's history, and this one, as they were.
+            if g.history is not previous:
+                self.history = g.history
+        assert g.history is not None
+        return g.history
 
     def parameters(self) -> dict[str, np.ndarray[Any, Any]]:
         """Writable views of ``cell.W``, ``cell.b``, ``head.W``, ``head.b``, shared by every

@@ -138,9 +138,12 @@ class Graph {
   Targets<T> targets_of(std::size_t output, const Batch<T>& batch) const;
   // Inverted dropout on node k's output, into its mask and dropped buffers.
   void drop_out(std::size_t k, std::size_t n);
-  // Throws NonFiniteError naming the first node whose bias gradient is not finite: a row sum
-  // of its dZ, so finite ones mean every dZ is finite.
-  void check_gradients_finite() const;
+  // Throw NonFiniteError naming the first node whose bias gradient (a row sum of its dZ), or
+  // the first parameter whose gradient, is NaN or infinite.
+  void check_bias_gradients_finite() const;
+  void check_weight_gradients_finite() const;
+  // Whether no folded update of this pass can overflow (see backward_pass).
+  bool folded_update_is_safe(std::size_t n, T lr);
   void check_sample_weights(const Batch<T>& batch) const;
 
   // Grows the workspace to n samples; a no-op in steady state, so a step allocates nothing.
