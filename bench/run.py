@@ -6,11 +6,13 @@ results section of README.md; prints the tables too.
 
     pip install '.[bench]'       # from the repository root: blasnet, torch (CPU), scikit-learn,
                                  # matplotlib, threadpoolctl
-    python bench/run.py          # about 12 minutes on a 2-core machine
-    python bench/run.py --seconds 0.3 --rounds 1    # a rougher run in about 4
+    python bench/run.py          # about 15 minutes on a 2-core machine
+    python bench/run.py --seconds 0.3 --rounds 1    # a rougher run in about 5
     python bench/run.py --report-only               # plot and README again from results.json
     python bench/run.py --latency-only              # the single-sample forward alone (about a
                                                     # minute), merged into results.json
+    python bench/run.py --configs mnist-adam        # these configurations alone (every dtype
+                                                    # and thread count), merged into results.json
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     only.add_argument("--latency-only", action="store_true",
                       help="measure only the single-sample forward, replace it in the "
                            "existing results.json, then draw and rewrite as --report-only")
+    only.add_argument("--configs", nargs="+", metavar="CONFIG",
+                      help="measure only these configurations (every dtype and thread count), "
+                           "put them in place of their earlier figures in the existing "
+                           "results.json, then draw and rewrite as --report-only")
     args = parser.parse_args(argv)
 
     missing = missing_packages()
@@ -58,10 +64,15 @@ def main(argv: list[str] | None = None) -> int:
               "    pip install '.[bench]'\n", file=sys.stderr)
         return 1
 
-    from blasnet.bench import Options, run
+    from blasnet.bench import CONFIGS, Options, run
     from blasnet.bench.plot import plot_step_times
     from blasnet.bench.report import markdown, replace_section
-    from blasnet.bench.runner import merge_latency
+    from blasnet.bench.runner import merge_cases, merge_latency
+
+    unknown = [name for name in args.configs or () if name not in CONFIGS]
+    if unknown:
+        parser.error(f"unknown configuration(s) {', '.join(unknown)}; "
+                     f"choose from {', '.join(CONFIGS)}")
 
     results_path = HERE / "results.json"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
@@ -86,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
             earlier = json.loads(results_path.read_text(encoding="utf-8"))
             measured = run(Options(configs=(), peak=False, hazard=False, **chosen), progress)
             results = merge_latency(earlier, measured)
+        elif args.configs:
+            earlier = json.loads(results_path.read_text(encoding="utf-8"))
+            measured = run(Options(configs=args.configs, peak=False, latency=False,
+                                   hazard=False, **chosen), progress)
+            results = merge_cases(earlier, measured)
         else:
             results = run(Options(**chosen), progress)
         # Written first: the measurements survive whatever goes wrong in drawing or writing.

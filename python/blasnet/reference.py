@@ -16,7 +16,7 @@ Per layer, with n = n_data:
 
 dY and dZ are per sample (the derivative of each sample's own cost); the batch mean's 1/n
 enters once, in dW and db, so that they are the gradients of J = (1/n)·Σ_samples cost.
-The update is the note's Θ ← Θ − α·∇_Θ J.
+The update is the note's Θ ← Θ − α·∇_Θ J (:func:`sgd_step`), or Adam's (:func:`adam_step`).
 
 This module shares no code with blasnet's core: it is the standard the tests hold the core to,
 and the NumPy baseline of the benchmarks.
@@ -34,7 +34,9 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -165,3 +167,96 @@ def backward(
 def sgd_step(params: Params, grads: Params, lr: float) -> Params:
     """New parameters Θ − α·∇_Θ J; ``params`` is left unchanged."""
     return {key: value - lr * grads[key] for key, value in params.items()}
+
+
+@dataclass(frozen=True)
+class AdamState:
+    """What Adam carries from one step to the next, keyed like the parameters.
+
+    Attributes
+    ----------
+    m, v : dict of str to ndarray
+        The running means of the gradients and of their squares (the first and second
+        moments), each of its parameter's shape and dtype.
+    t : int
+        Steps taken so far.
+    """
+
+    m: Params
+    v: Params
+    t: int = 0
+
+
+def adam_init(params: Params) -> AdamState:
+    """Adam's state before its first step: zero moments of each parameter's shape and dtype."""
+    return AdamState({key: np.zeros_like(value) for key, value in params.items()},
+                     {key: np.zeros_like(value) for key, value in params.items()})
+
+
+def adam_step(
+    params: Params,
+    grads: Params,
+    state: AdamState,
+    lr: float = 1e-3,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-8,
+    weight_decay: float = 0.0,
+) -> tuple[Params, AdamState]:
+    """One step of Adam, PyTorch's rule (``torch.optim.Adam``), over every parameter.
+
+    With t the number of this step (1 for the first) and g = ∇_Θ J + λ·Θ:
+
+        m ← β₁·m + (1 − β₁)·g
+        v ← β₂·v + (1 − β₂)·g²
+        Θ ← Θ − α/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+
+    Parameters
+    ----------
+    params, grads : dict of str to ndarray
+        The parameters and the gradients of J, keyed alike; left unchanged.
+    state : AdamState
+        The moments and step count after the previous step; :func:`adam_init` before the
+        first. Left unchanged.
+    lr, beta_1, beta_2, epsilon : float
+        α, β₁, β₂ and ε, PyTorch's defaults.
+    weight_decay : float
+        λ, an L2 penalty added to the gradient (``torch.optim.Adam``'s, not AdamW's decoupled
+        decay).
+
+    Returns
+    -------
+    params : dict of str to ndarray
+        The new parameters, of the old ones' dtypes.
+    state : AdamState
+        The moments and step count to pass to the next step.
+
+    Examples
+    --------
+    The first step moves each parameter by about α against the sign of its gradient, whatever
+    the gradient's size:
+
+    >>> import numpy as np
+    >>> params = {"0.W": np.array([[1.0, 2.0]]), "0.b": np.array([0.5])}
+    >>> grads = {"0.W": np.array([[10.0, -0.01]]), "0.b": np.array([0.0])}
+    >>> state = adam_init(params)
+    >>> params, state = adam_step(params, grads, state, lr=0.1)
+    >>> params["0.W"].round(6).tolist(), params["0.b"].tolist(), state.t
+    ([[0.9, 2.1]], [0.5], 1)
+    >>> params, state = adam_step(params, grads, state, lr=0.1)
+    >>> params["0.W"].round(6).tolist(), state.m["0.W"].round(6).tolist()
+    ([[0.8, 2.2]], [[1.9, -0.0019]])
+    """
+    t = state.t + 1
+    step_size = lr / (1 - beta_1**t)
+    root_correction_2 = math.sqrt(1 - beta_2**t)
+    new_params: Params = {}
+    m: Params = {}
+    v: Params = {}
+    for key, theta in params.items():
+        g = grads[key] + weight_decay * theta if weight_decay != 0 else grads[key]
+        m[key] = beta_1 * state.m[key] + (1 - beta_1) * g
+        v[key] = beta_2 * state.v[key] + (1 - beta_2) * g * g
+        denominator = np.sqrt(v[key]) / root_correction_2 + epsilon
+        new_params[key] = theta - step_size * (m[key] / denominator)
+    return new_params, AdamState(m, v, t)

@@ -1,6 +1,7 @@
 """The benchmark's pure parts (gemm shapes, FLOPs, pooling, ratios, tables), one real worker per
-cheap implementation, and the command lines. The whole file runs in a few seconds: the only
-processes it starts time XOR for a few hundredths of a second."""
+cheap implementation, each implementation's Adam on a miniature of mnist-adam, and the command
+lines. The whole file runs in a few seconds: the only processes it starts time XOR, or a few
+mnist-adam steps, for a few hundredths of a second."""
 
 from __future__ import annotations
 
@@ -12,13 +13,18 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from blasnet import cli
+import blasnet as bn
+from blasnet import _core, cli, reference
 from blasnet.bench import CONFIGS, GemmShape, gemm_shapes, runner, step_flops
+from blasnet.bench.data import make_problem
+from blasnet.bench.implementations import Trainer, build
 from blasnet.bench.report import (
     RESULTS_END,
     RESULTS_START,
@@ -59,6 +65,8 @@ def test_xor_gemm_shapes_follow_the_storage_of_w_and_the_batch() -> None:
     ("digits", 2 * 303_104 + 40_960),
     # 2·128·(784·256 + 256·256 + 256·10) forward and dW each, 2·128·(256·256 + 256·10) dX
     ("mnist", 2 * 68_812_800 + 17_432_576),
+    # the same network: Adam's update is element-wise, no gemm
+    ("mnist-adam", 2 * 68_812_800 + 17_432_576),
     # 2·256·(1024·2048 + 2048·2048 + 2048·1024) forward and dW each,
     # 2·256·(2048·2048 + 2048·1024) dX
     ("wide", 2 * 4_294_967_296 + 3_221_225_472),
@@ -75,6 +83,19 @@ def test_every_config_has_a_forward_and_dw_per_layer_and_no_dx_for_the_first() -
         assert len(roles) == 3 * n_layers - 1
         assert {shape.n for shape in gemm_shapes(config) if shape.role == "forward"} == {
             config.batch}
+
+
+def test_mnist_adam_is_mnist_trained_by_adam() -> None:
+    """The same network, data, batch and gemms (so the same FLOPs and floor) as mnist; only
+    the optimizer and its rate differ, and every other configuration is plain SGD at 0.01."""
+    adam, sgd = CONFIGS["mnist-adam"], CONFIGS["mnist"]
+    assert replace(adam, name="mnist", optimizer="sgd") == sgd
+    assert (adam.optimizer, adam.learning_rate) == ("adam", 1e-3)
+    assert gemm_shapes(adam) == gemm_shapes(sgd)
+    assert adam.description == sgd.description + ", Adam (lr 0.001)"
+    others = [config for name, config in CONFIGS.items() if name != "mnist-adam"]
+    assert [(config.optimizer, config.learning_rate) for config in others] == [("sgd", 0.01)] * 4
+    assert "SGD" not in sgd.description
 
 
 # --- pooling, ratios and tables on made-up samples ------------------------------------------
@@ -240,6 +261,64 @@ def test_merge_latency_replaces_only_the_latency_and_says_when_it_was_measured()
     assert "| float64 | numpy | float32 | 4.5 µs | 9 µs | 4.5× |" in text
 
 
+def _case(config: str, dtype: str, threads: int, step: float) -> dict[str, Any]:
+    """A made-up case of ``config``: blasnet's step and the floor 0.8 of it."""
+    return {"config": config, "label": CONFIGS[config].label, "dtype": dtype,
+            "threads": threads, "batch": CONFIGS[config].batch,
+            "epoch_samples": CONFIGS[config].epoch_samples,
+            "step_flops": step_flops(CONFIGS[config]),
+            "floor": {"seconds": 0.8 * step, "gemms": []},
+            "implementations": {"blasnet": _trained(step, 10 * step)}}
+
+
+def _measured_alone(cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """A made-up run of some configurations alone, as ``bench/run.py --configs`` makes."""
+    return {"environment": {"date": "later", "load_average": 0.5},
+            "options": {"rounds": 2, "seconds": 0.5},
+            "skipped": {"sklearn": "skipped: scikit-learn not installed"},
+            "peak": [], "cases": cases}
+
+
+def test_merge_cases_replaces_and_adds_cases_in_the_order_of_the_configs() -> None:
+    earlier = _results()
+    earlier["cases"].append(_case("wide", "float64", 1, 0.3))
+    measured = _measured_alone([_case("mnist-adam", "float32", 1, 0.004),
+                                _case("mnist-adam", "float32", 2, 0.003),
+                                _case("wide", "float64", 1, 0.2)])
+    merged = runner.merge_cases(earlier, measured)
+    assert [(case["config"], case["threads"]) for case in merged["cases"]] == [
+        ("mnist", 1), ("mnist-adam", 1), ("mnist-adam", 2), ("wide", 1)]
+    assert merged["cases"][0] == _results()["cases"][0]  # not measured again: unchanged
+    assert merged["cases"][3]["implementations"]["blasnet"]["step"]["median"] == 0.2
+    assert merged["cases"][1]["measured"] == {
+        "date": "later", "load_average": 0.5, "rounds": 2, "seconds": 0.5,
+        "skipped": {"sklearn": "skipped: scikit-learn not installed"},
+        "reinstalled_during_run": False}
+    assert {key: value for key, value in merged.items() if key != "cases"} == {
+        key: value for key, value in earlier.items() if key != "cases"}
+    assert len(earlier["cases"]) == 2  # not changed in place
+
+
+def test_markdown_says_which_configurations_were_measured_apart() -> None:
+    merged = runner.merge_cases(_results(), _measured_alone(
+        [_case("mnist-adam", "float64", 1, 0.004)]))
+    text = markdown(merged)
+    assert "Measured apart from the rest of the run, as their sections say: mnist-adam." in text
+    section = text[text.index("### mnist-adam: "):]
+    assert section.startswith(
+        "### mnist-adam: 784-256-256-10, relu hidden, softmax output, softmax_cross_entropy, "
+        "batch 128, epoch of 1024 samples, Adam (lr 0.001), 155 MFLOP per step\n\n"
+        "Measured apart from the rest on later: 2 round(s) of workers with a 0.5 s budget "
+        "each. One-minute load average before the run: 0.50.\n"
+        "- sklearn: skipped: scikit-learn not installed\n\n| dtype |")
+    # blasnet 4 ms, the floor 3.2 ms
+    assert _row(summary_table(merged), "mnist-adam 784-256-256-10", "float64", "1")[3:5] == [
+        "4 ms", "1.2×"]
+    # the mnist section, measured with the rest, has no such note
+    mnist = text[text.index("### mnist: "):text.index("### mnist-adam: ")]
+    assert "apart" not in mnist
+
+
 def test_replace_section_keeps_what_is_outside_the_markers() -> None:
     text = f"# Title\n\n{RESULTS_START}\nold table\n{RESULTS_END}\nfooter\n"
     replaced = replace_section(text, "new table\n")
@@ -347,6 +426,126 @@ def test_latency_worker_times_a_blasnet_forward_of_one_digits_sample() -> None:
     assert statistics.median(result["forward"]) < 1e-4
 
 
+# --- mnist-adam: every implementation trains with Adam, its state carried from call to call ---
+
+# mnist-adam cut down to a few units per layer and two batches per epoch.
+MINIATURE = replace(CONFIGS["mnist-adam"], sizes=(16, 8, 8, 10), epoch_samples=256)
+
+
+@pytest.fixture
+def no_thread_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The implementations' thread limits made no-ops: they would outlast the test, and limit
+    every later test of this process."""
+    monkeypatch.setattr(_core, "set_num_threads", lambda threads: None)
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(threadpoolctl, "threadpool_limits", lambda **limits: None)
+
+
+def _miniature_trainer(implementation: str) -> Trainer:
+    """``implementation`` on the miniature in float32, after one step and one epoch."""
+    trainer = build(implementation, MINIATURE, make_problem(MINIATURE, "float32"), "float32", 1)
+    trainer.step()
+    trainer.epoch()
+    assert trainer.computes_in() == "float32"
+    return trainer
+
+
+@pytest.mark.usefixtures("no_thread_limits")
+def test_blasnet_trains_mnist_adam_with_one_adam(monkeypatch: pytest.MonkeyPatch) -> None:
+    used: list[_core.Optimizer] = []
+    train_step, fit = bn.Sequential.train_step, bn.Sequential.fit
+
+    def recording_train_step(self: bn.Sequential, *args: Any, **kwargs: Any) -> float:
+        used.append(kwargs["optimizer"])
+        return train_step(self, *args, **kwargs)
+
+    def recording_fit(self: bn.Sequential, *args: Any, **kwargs: Any) -> Any:
+        used.append(kwargs["optimizer"])
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(bn.Sequential, "train_step", recording_train_step)
+    monkeypatch.setattr(bn.Sequential, "fit", recording_fit)
+    _miniature_trainer("blasnet")
+    adam = used[0]
+    assert len(used) == 2 and used[1] is adam
+    assert isinstance(adam, bn.Adam)
+    assert (adam.lr, adam.beta_1, adam.beta_2, adam.epsilon, adam.weight_decay) == (
+        1e-3, 0.9, 0.999, 1e-8, 0.0)
+    assert adam.state()["steps"] == 3  # the step, then the epoch's two batches
+
+
+@pytest.mark.usefixtures("no_thread_limits")
+def test_numpy_trains_mnist_adam_with_the_references_adam_step(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    steps: list[tuple[int, float, str]] = []
+    adam_step = reference.adam_step
+
+    def recording_adam_step(params: reference.Params, grads: reference.Params,
+                            state: reference.AdamState, **settings: Any) -> Any:
+        steps.append((state.t, settings["lr"], state.m["0.W"].dtype.name))
+        return adam_step(params, grads, state, **settings)
+
+    def no_sgd(*args: Any) -> Any:
+        raise AssertionError("mnist-adam took an SGD step")
+
+    monkeypatch.setattr(reference, "adam_step", recording_adam_step)
+    monkeypatch.setattr(reference, "sgd_step", no_sgd)
+    _miniature_trainer("numpy")
+    # one state carried through the step and the epoch, in float32 like the parameters
+    assert steps == [(t, 1e-3, "float32") for t in range(3)]
+
+
+@pytest.mark.usefixtures("no_thread_limits")
+def test_torch_trains_mnist_adam_with_torch_optim_adam(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch, "set_num_threads", lambda threads: None)
+    steps: list[Any] = []
+    hooks = importlib.import_module("torch.optim.optimizer")
+    handle = hooks.register_optimizer_step_post_hook(
+        lambda optimizer, args, kwargs: steps.append(optimizer))
+    try:
+        _miniature_trainer("torch")
+    finally:
+        handle.remove()
+    assert len(steps) == 3 and all(optimizer is steps[0] for optimizer in steps)
+    assert type(steps[0]) is torch.optim.Adam
+    defaults = steps[0].defaults
+    assert (defaults["lr"], defaults["betas"], defaults["eps"], defaults["weight_decay"]) == (
+        1e-3, (0.9, 0.999), 1e-8, 0.0)
+
+
+@pytest.mark.usefixtures("no_thread_limits")
+def test_sklearn_trains_mnist_adam_with_its_adam_solver(monkeypatch: pytest.MonkeyPatch) -> None:
+    neural_network = pytest.importorskip("sklearn.neural_network")
+    made: list[Any] = []
+    classifier = neural_network.MLPClassifier
+
+    def recording_classifier(**settings: Any) -> Any:
+        made.append(classifier(**settings))
+        return made[-1]
+
+    monkeypatch.setattr(neural_network, "MLPClassifier", recording_classifier)
+    _miniature_trainer("sklearn")
+    [model] = made
+    settings = model.get_params()
+    assert {key: settings[key] for key in ("solver", "learning_rate_init", "beta_1", "beta_2",
+                                           "epsilon", "alpha", "batch_size")} == {
+        "solver": "adam", "learning_rate_init": 1e-3, "beta_1": 0.9, "beta_2": 0.999,
+        "epsilon": 1e-8, "alpha": 0.0, "batch_size": 128}
+    # the set-up's first batch, the step, the epoch's two batches: one Adam throughout
+    assert model._optimizer.t == 4
+
+
+def test_worker_times_a_blasnet_step_of_mnist_adam() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "blasnet.bench.worker", "train", "--implementation", "blasnet",
+         "--config", "mnist-adam", "--dtype", "float32", "--threads", "1", "--seconds", "0.02"],
+        capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    assert result["computes_in"] == "float32"
+    assert len(result["step"]) >= 3 and min(result["step"]) > 0
+
+
 # --- the command lines -------------------------------------------------------------------------
 
 def test_bench_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -389,17 +588,69 @@ def test_bench_skips_a_missing_implementation_with_a_note(
     assert "| torch |" not in out
 
 
-def test_full_run_script_says_what_to_install(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def _run_script() -> Any:
+    """bench/run.py, loaded as a module."""
     spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
     assert spec is not None and spec.loader is not None
     run_script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(run_script)
+    return run_script
+
+
+def test_full_run_script_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    run_script = _run_script()
     _without(monkeypatch, "torch", "sklearn")
     assert run_script.main([]) == 1
     err = capsys.readouterr().err
     assert "needs torch, scikit-learn" in err
     assert "pip install '.[bench]'" in err
+
+
+def test_full_run_script_measures_some_configs_alone_and_merges_them(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``--configs`` runs only those configurations, without the peak, the single-sample
+    forward or the hazard, and puts them into the existing results.json and README."""
+    run_script = _run_script()
+    (tmp_path / "results.json").write_text(json.dumps(_results()), encoding="utf-8")
+    (tmp_path / "README.md").write_text(f"# Benchmarks\n{RESULTS_START}\nold\n{RESULTS_END}\n",
+                                        encoding="utf-8")
+    asked: list[runner.Options] = []
+
+    def fake_run(options: runner.Options, progress: Any) -> dict[str, Any]:
+        asked.append(options)
+        return _measured_alone([_case("mnist-adam", "float64", 1, 0.004)])
+
+    bench = importlib.import_module("blasnet.bench")
+    plot = importlib.import_module("blasnet.bench.plot")
+    monkeypatch.setattr(run_script, "HERE", tmp_path)
+    monkeypatch.setattr(run_script, "missing_packages", lambda: [])
+    monkeypatch.setattr(bench, "run", fake_run)
+    monkeypatch.setattr(plot, "plot_step_times", lambda results, path: None)
+    assert run_script.main(["--configs", "mnist-adam", "--rounds", "2"]) == 0
+    [options] = asked
+    assert (list(options.configs), options.rounds, options.peak, options.latency,
+            options.hazard) == (["mnist-adam"], 2, False, False, False)
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert [case["config"] for case in results["cases"]] == ["mnist", "mnist-adam"]
+    assert results["latency"] == _results()["latency"]
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "### mnist-adam: " in readme and "old" not in readme
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        run_script.main(["--configs", "mnist-sgd"])
+    assert exit_info.value.code == 2
+    assert "unknown configuration(s) mnist-sgd" in capsys.readouterr().err
+
+
+def test_bench_command_runs_mnist_adam(capsys: pytest.CaptureFixture[str]) -> None:
+    status = cli.main(["bench", "--configs", "mnist-adam", "--implementations", "blasnet",
+                       "--seconds", "0.02"])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "### mnist-adam: 784-256-256-10" in out
+    assert "| mnist-adam 784-256-256-10 | float32 | 1 |" in out
 
 
 def test_plot_draws_a_png(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ network is compared with the reference evaluated in float64 on the same float32 
 
 from __future__ import annotations
 
+import doctest
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -156,3 +157,56 @@ def test_sgd_step_matches_reference(case: Case, dtype: str) -> None:
     for key, want in want_params.items():
         assert not np.array_equal(want, p.params[key]), f"{key}: the step moved nothing"
         assert_close(after[key], want, dtype, key)
+
+
+ADAM_SETTINGS = [
+    {},
+    {"lr": 0.01, "beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-6, "weight_decay": 0.1},
+]
+ADAM_STEPS = 5
+
+
+@cases
+@pytest.mark.parametrize("settings", ADAM_SETTINGS, ids=["defaults", "custom"])
+def test_adam_steps_match_reference(case: Case, settings: dict[str, float]) -> None:
+    """Steps of train_step with one bn.Adam leave, after each, the parameters of as many
+    steps of the reference's adam_step (float64); the moments carry over from step to step."""
+    p = make_problem(case, "float64")
+    adam = bn.Adam(**settings)
+    params, state = p.params, ref.adam_init(p.params)
+    X, T = p.X.T, reference_targets(p.T)
+    for step in range(1, ADAM_STEPS + 1):
+        J = p.net.train_step(p.X, p.T, loss=case.loss, optimizer=adam)
+        want_J, grads = ref.backward(params, p.activations, X, T, case.loss)
+        params, state = ref.adam_step(params, grads, state, **settings)
+        assert_close(np.array(J), np.array(want_J), "float64", f"J of step {step}")
+        after = p.net.parameters()
+        for key, want in params.items():
+            assert_close(after[key], want, "float64", f"{key} after step {step}")
+    assert state.t == adam.state()["steps"] == ADAM_STEPS
+    for key, value in params.items():
+        assert not np.array_equal(value, p.params[key]), f"{key}: the steps moved nothing"
+
+
+def test_adam_step_keeps_the_dtype_and_leaves_its_arguments_unchanged() -> None:
+    """float32 parameters, moments and gradients stay float32; a step returns new ones."""
+    params = {"0.W": np.array([[1.0, -2.0]], dtype=np.float32),
+              "0.b": np.array([0.5], dtype=np.float32)}
+    grads = {"0.W": np.array([[0.3, -4.0]], dtype=np.float32),
+             "0.b": np.array([1e-3], dtype=np.float32)}
+    state = ref.adam_init(params)
+    new, new_state = ref.adam_step(params, grads, state)
+    assert {value.dtype for value in [*new.values(), *new_state.m.values(),
+                                      *new_state.v.values()]} == {np.dtype(np.float32)}
+    assert params["0.W"].tolist() == [[1.0, -2.0]] and state.t == 0
+    assert not state.m["0.W"].any() and not state.v["0.W"].any()
+    # the first step: α against the sign of each gradient, ε aside
+    np.testing.assert_allclose(new["0.W"], [[0.999, -1.999]], rtol=1e-6)
+    np.testing.assert_allclose(new["0.b"], [0.499], rtol=1e-5)
+
+
+def test_docstring_examples() -> None:
+    """Every example in the reference's docstrings runs and shows what it claims."""
+    result = doctest.testmod(ref)
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -3,7 +3,8 @@ note, PyTorch and scikit-learn, against the GEMM floor of the step.
 
 The modules, from the bottom up:
 
-    configs          the four networks, and the gemm calls (hence FLOPs) of one blasnet step
+    configs          the networks and their optimizers, and the gemm calls (hence FLOPs) of
+                     one blasnet step
     data             seeded synthetic data for a configuration
     implementations  the registry of implementations; impl_<name> sets each one up
     timing           timing calls one by one; a process's peak memory

@@ -1,4 +1,5 @@
-"""The four networks the benchmark trains, and the gemm calls one blasnet training step makes.
+"""The networks the benchmark trains and their optimizers, and the gemm calls one blasnet
+training step makes.
 
 blasnet stores a layer's W row-major (n_out × n_in) and a batch column-major (n_in × B), so
 each layer of a step is, in BLAS terms (column-major C = op(A)·op(B), C is m × n):
@@ -9,7 +10,9 @@ each layer of a step is, in BLAS terms (column-major C = op(A)·op(B), C is m ×
 
 The first layer has no dX: nothing below it needs one. A gemm costs 2·m·n·k floating-point
 operations, and a step's FLOPs are the sum over its gemms: the yardstick every implementation's
-GFLOP/s is reported against, whatever extra work it does.
+GFLOP/s is reported against, whatever extra work it does. The optimizer's update is
+element-wise work, no gemm: a configuration trained by Adam has the same gemms, and so the same
+FLOPs and GEMM floor, as its twin trained by SGD.
 
 Examples
 --------
@@ -20,11 +23,21 @@ Examples
 ['forward', 'forward', 'dW', 'dW', 'dX']
 >>> step_flops(config)
 112
+>>> adam = CONFIGS["mnist-adam"]
+>>> adam.optimizer, adam.learning_rate, step_flops(adam) == step_flops(CONFIGS["mnist"])
+('adam', 0.001, True)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# The learning rate of each optimizer. How fast the networks learn does not matter here: for
+# SGD (no momentum, no weight decay) a small rate keeps the weights finite over thousands of
+# steps on one batch, so no library meets NaN or Inf; Adam (default betas and epsilon, no
+# weight decay) takes the default rate of PyTorch, Keras and scikit-learn.
+LEARNING_RATES = {"sgd": 0.01, "adam": 1e-3}
+OPTIMIZER_NAMES = {"sgd": "SGD", "adam": "Adam"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,9 @@ class Config:
         Samples per training step.
     epoch_samples : int
         Samples in the data set one timed epoch goes through.
+    optimizer : str
+        ``"sgd"``, plain minibatch SGD, or ``"adam"``; each at its rate in
+        :data:`LEARNING_RATES`.
     """
 
     name: str
@@ -54,6 +70,7 @@ class Config:
     loss: str
     batch: int
     epoch_samples: int
+    optimizer: str = "sgd"
 
     @property
     def label(self) -> str:
@@ -76,10 +93,19 @@ class Config:
         return self.loss != "mse"
 
     @property
+    def learning_rate(self) -> float:
+        """The rate of the configuration's optimizer."""
+        return LEARNING_RATES[self.optimizer]
+
+    @property
     def description(self) -> str:
-        """One line naming everything the configuration fixes."""
-        return (f"{self.label}, {self.hidden} hidden, {self.output} output, {self.loss}, "
+        """One line naming everything the configuration fixes; the optimizer when it is not
+        plain SGD, the benchmark's default."""
+        text = (f"{self.label}, {self.hidden} hidden, {self.output} output, {self.loss}, "
                 f"batch {self.batch}, epoch of {self.epoch_samples} samples")
+        if self.optimizer != "sgd":
+            text += f", {OPTIMIZER_NAMES[self.optimizer]} (lr {self.learning_rate:g})"
+        return text
 
 
 CONFIGS: dict[str, Config] = {
@@ -89,6 +115,8 @@ CONFIGS: dict[str, Config] = {
         Config("digits", (64, 64, 10), "relu", "softmax", "softmax_cross_entropy", 32, 1797),
         Config("mnist", (784, 256, 256, 10), "relu", "softmax", "softmax_cross_entropy", 128,
                1024),
+        Config("mnist-adam", (784, 256, 256, 10), "relu", "softmax", "softmax_cross_entropy",
+               128, 1024, optimizer="adam"),
         Config("wide", (1024, 2048, 2048, 1024), "relu", "identity", "mse", 256, 768),
     )
 }

@@ -1,6 +1,6 @@
 """The NumPy reference of the note (:mod:`blasnet.reference`): ``backward`` then ``sgd_step``
-to train and ``forward`` for one sample, with the data in the note's layout, samples as columns
-(``X.T``, a view, not a copy)."""
+(or ``adam_step``) to train and ``forward`` for one sample, with the data in the note's layout,
+samples as columns (``X.T``, a view, not a copy)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 from .. import reference
 from .configs import Config
 from .data import Problem
-from .implementations import LEARNING_RATE, Trainer
+from .implementations import Trainer
 
 
 def initial_parameters(config: Config, dtype: str, seed: int = 0) -> reference.Params:
@@ -31,13 +31,18 @@ def build(config: Config, problem: Problem, dtype: str, threads: int) -> Trainer
     # The limit holds for the rest of the worker process, which only ever runs this trainer.
     importlib.import_module("threadpoolctl").threadpool_limits(limits=threads, user_api="blas")
     params = initial_parameters(config, dtype)
+    # Adam's moments, for a configuration trained by Adam only: SGD keeps no state.
+    adam = reference.adam_init(params) if config.optimizer == "adam" else None
     rng = np.random.default_rng(1)
     B = config.batch
 
     def train(X_cols: np.ndarray[Any, Any], T_cols: np.ndarray[Any, Any]) -> None:
-        nonlocal params
+        nonlocal params, adam
         _, grads = reference.backward(params, config.activations, X_cols, T_cols, config.loss)
-        params = reference.sgd_step(params, grads, LEARNING_RATE)
+        if adam is None:
+            params = reference.sgd_step(params, grads, config.learning_rate)
+        else:
+            params, adam = reference.adam_step(params, grads, adam, lr=config.learning_rate)
 
     def epoch() -> None:
         order = rng.permutation(problem.X.shape[0])

@@ -1,5 +1,7 @@
-"""scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` as plain minibatch SGD: no momentum, no
-L2 penalty, a constant learning rate, the configuration's batch size.
+"""scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` as plain minibatch SGD (no momentum, a
+constant learning rate) or as Adam (PyTorch's default betas and epsilon), with no L2 penalty
+and the configuration's batch size. scikit-learn's Adam adds ε to √v before the bias correction
+rather than after: a slightly different rule, the same work.
 
 ``partial_fit`` makes one pass over the data it is given, in batches of ``batch_size``: on one
 batch that is one training step, on the whole data set one epoch. A forward is
@@ -17,7 +19,7 @@ import numpy as np
 
 from .configs import Config
 from .data import Problem
-from .implementations import LEARNING_RATE, Trainer
+from .implementations import Trainer
 
 # scikit-learn's name of each blasnet activation of a hidden layer.
 ACTIVATIONS = {"relu": "relu", "sigmoid": "logistic"}
@@ -34,10 +36,13 @@ def build(config: Config, problem: Problem, dtype: str, threads: int) -> Trainer
     importlib.import_module("threadpoolctl").threadpool_limits(limits=threads)
     settings: dict[str, Any] = dict(
         hidden_layer_sizes=config.sizes[1:-1], activation=ACTIVATIONS[config.hidden],
-        solver="sgd", alpha=0.0, batch_size=config.batch, learning_rate="constant",
-        learning_rate_init=LEARNING_RATE, momentum=0.0, nesterovs_momentum=False,
-        shuffle=True, random_state=0,
+        solver=config.optimizer, alpha=0.0, batch_size=config.batch,
+        learning_rate_init=config.learning_rate, shuffle=True, random_state=0,
     )
+    if config.optimizer == "adam":
+        settings.update(beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+    else:
+        settings.update(learning_rate="constant", momentum=0.0, nesterovs_momentum=False)
     B = config.batch
     if config.is_classifier:
         model = neural_network.MLPClassifier(**settings)

@@ -1,5 +1,5 @@
 """PyTorch eager on the CPU: ``nn.Sequential`` of ``nn.Linear`` and activations, autograd,
-``torch.optim.SGD``.
+``torch.optim.SGD`` or ``torch.optim.Adam`` with its defaults but the configuration's rate.
 
 Each configuration's loss is written the way a PyTorch user would write it: softmax
 cross-entropy as ``nn.CrossEntropyLoss`` on the logits with integer classes (the softmax is
@@ -19,7 +19,7 @@ from typing import Any
 
 from .configs import Config
 from .data import Problem
-from .implementations import LEARNING_RATE, Trainer
+from .implementations import Trainer
 
 
 def _model(config: Config, dtype: Any) -> Any:
@@ -48,7 +48,8 @@ def build(config: Config, problem: Problem, dtype: str, threads: int) -> Trainer
     torch.manual_seed(0)
     model = _model(config, getattr(torch, dtype))
     loss_fn = _loss(config)
-    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    optimizers = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
+    optimizer = optimizers[config.optimizer](model.parameters(), lr=config.learning_rate)
     # torch.from_numpy shares the arrays' memory: no copy of the data.
     X = torch.from_numpy(problem.X)
     T = torch.from_numpy(

@@ -38,9 +38,11 @@ class Trainer:
     Attributes
     ----------
     step : callable
-        One training step (forward, backward, SGD update) on the problem's first batch.
+        One training step (forward, backward, the update of the configuration's optimizer:
+        plain SGD or Adam, at :attr:`.Config.learning_rate`) on the problem's first batch.
     epoch : callable
-        One pass of minibatch SGD over all of the problem's samples, in a shuffled order.
+        One pass of minibatch training with that optimizer over all of the problem's
+        samples, in a shuffled order.
     forward : callable
         The network's outputs for the problem's first sample alone, an input of shape
         (1, n_in), the way the library's users predict.
@@ -77,10 +79,6 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
         Implementation("sklearn", ("sklearn", "threadpoolctl")),
     )
 }
-
-# How fast the networks learn does not matter here; a small rate keeps the weights finite
-# over thousands of steps on one batch, so no library meets NaN or Inf.
-LEARNING_RATE = 0.01
 
 
 def missing_packages(impl: Implementation) -> list[str]:

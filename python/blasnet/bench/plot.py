@@ -62,7 +62,8 @@ def plot_step_times(results: dict[str, Any], path: Path, threads: int | None = N
     # Room above the tallest bar for its rotated label.
     low, high = axes[0][0].get_ylim()
     axes[0][0].set_ylim(low, high * 8)
-    figure.suptitle("One SGD training step (forward, backward, update): lower is better")
+    figure.suptitle("One training step (forward, backward, update by SGD, or by Adam where "
+                    "the name says so): lower is better")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     pyplot.close(figure)

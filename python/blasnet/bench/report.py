@@ -275,12 +275,30 @@ def _latency_section(latency: dict[str, Any]) -> list[str]:
             f"{latency['threads']} thread; minimum and median of all rounds, ratios of medians.")
     separately = latency.get("measured")
     if separately is not None:
-        note += (f" Measured apart from the rest on {separately['date']}: "
-                 f"{separately['rounds']} round(s) of workers with a {separately['seconds']} s "
-                 "budget each." + _load(separately))
-        note += "".join(f"\n- {name}: {text}" for name, text in separately["skipped"].items())
+        note += " " + _measured_apart(separately)
     return [f"### Single-sample forward ({latency['config']} {latency['label']})", note,
             latency_table(latency)]
+
+
+def _measured_apart(separately: dict[str, Any]) -> str:
+    """When and how a part of the results measured apart from the rest was measured, and what
+    it skipped."""
+    note = (f"Measured apart from the rest on {separately['date']}: {separately['rounds']} "
+            f"round(s) of workers with a {separately['seconds']} s budget each." +
+            _load(separately))
+    if separately.get("reinstalled_during_run"):
+        note += (" **blasnet was reinstalled during this run: its figures mix two builds. "
+                 "Run it again.**")
+    return note + "".join(f"\n- {name}: {text}" for name, text in separately["skipped"].items())
+
+
+def _case_section(results: dict[str, Any], config_name: str) -> list[str]:
+    """The heading and table of one configuration, with a note for each part of it measured
+    apart from the rest of the run."""
+    notes = dict.fromkeys(_measured_apart(case["measured"]) for case in results["cases"]
+                          if case["config"] == config_name and "measured" in case)
+    return [f"### {config_name}: {CONFIGS[config_name].description}, "
+            f"{_step_flops(results, config_name)}", *notes, case_table(results, config_name)]
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -300,6 +318,10 @@ def markdown(results: dict[str, Any]) -> str:
         parts.append("**blasnet was reinstalled during this run: its figures mix two builds. "
                      "Run it again.**")
     parts += [f"- {name}: {note}" for name, note in results["skipped"].items()]
+    apart = list(dict.fromkeys(case["config"] for case in results["cases"] if "measured" in case))
+    if apart:
+        parts.append(f"Measured apart from the rest of the run, as their sections say: "
+                     f"{', '.join(apart)}.")
     if results["peak"]:
         parts += ["### Peak: one large gemm through blasnet's BLAS", peak_table(results)]
     if results["cases"]:
@@ -311,8 +333,7 @@ def markdown(results: dict[str, Any]) -> str:
         parts += _latency_section(results["latency"])
     if results["cases"]:
         for name in dict.fromkeys(case["config"] for case in results["cases"]):
-            parts += [f"### {name}: {CONFIGS[name].description}, {_step_flops(results, name)}",
-                      case_table(results, name)]
+            parts += _case_section(results, name)
     if "hazard" in results:
         hazard = results["hazard"]
         parts += ["### Two thread pools in one process", hazard_table(hazard)]

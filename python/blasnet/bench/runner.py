@@ -266,6 +266,42 @@ def merge_latency(results: dict[str, Any], measured: dict[str, Any]) -> dict[str
     return {**results, "latency": {**measured["latency"], "measured": separately}}
 
 
+def merge_cases(results: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any]:
+    """``results`` of an earlier run with the cases of ``measured``, a run of some
+    configurations alone, in place of its cases of the same configuration, dtype and thread
+    count, or added to them; the cases then in the order of :data:`.CONFIGS`.
+
+    Each new case keeps when and how it was measured, since the header of ``results`` tells
+    of the earlier run.
+
+    Examples
+    --------
+    >>> earlier = {"cases": [{"config": "wide", "dtype": "float32", "threads": 1},
+    ...                      {"config": "mnist", "dtype": "float32", "threads": 1}]}
+    >>> measured = {"environment": {"date": "today", "load_average": 0.1},
+    ...             "options": {"rounds": 3, "seconds": 1.0}, "skipped": {},
+    ...             "cases": [{"config": "mnist-adam", "dtype": "float32", "threads": 1}]}
+    >>> merged = merge_cases(earlier, measured)
+    >>> [case["config"] for case in merged["cases"]], merged["cases"][1]["measured"]["date"]
+    (['mnist', 'mnist-adam', 'wide'], 'today')
+    """
+    environment, options = measured["environment"], measured["options"]
+    separately = {"date": environment["date"], "load_average": environment["load_average"],
+                  "rounds": options["rounds"], "seconds": options["seconds"],
+                  "skipped": measured["skipped"],
+                  "reinstalled_during_run": environment.get("reinstalled_during_run", False)}
+
+    def key(case: dict[str, Any]) -> tuple[str, str, int]:
+        return case["config"], case["dtype"], case["threads"]
+
+    cases = {key(case): case for case in results["cases"]}
+    cases.update({key(case): {**case, "measured": separately} for case in measured["cases"]})
+    order = {name: index for index, name in enumerate(CONFIGS)}
+    # sorted() is stable: dtypes and thread counts keep the order they were run in.
+    merged = sorted(cases.values(), key=lambda case: order.get(case["config"], len(order)))
+    return {**results, "cases": merged}
+
+
 def _peak(dtype: str, threads: int, options: Options) -> dict[str, Any]:
     seconds = run_worker("peak", threads, ["--dtype", dtype, "--size", str(PEAK_SIZE),
                                            "--seconds", str(options.seconds)])["seconds"]
