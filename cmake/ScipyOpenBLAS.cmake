@@ -22,9 +22,12 @@ find_library(scipy_openblas_library NAMES ${scipy_openblas_name}
   PATHS "${scipy_openblas_lib_dir}" NO_DEFAULT_PATH NO_CACHE REQUIRED)
 message(STATUS "blasnet: BLAS is ${scipy_openblas_library}")
 
+# The paths are the build's own: the CMake package inside the wheel finds the library again
+# beside itself (WheelPackage.cmake), so they stay out of its exported targets.
 add_library(blasnet_cblas_headers INTERFACE)
-target_include_directories(blasnet_cblas_headers INTERFACE "${scipy_openblas_include_dir}")
+target_include_directories(blasnet_cblas_headers INTERFACE
+  "$<BUILD_INTERFACE:${scipy_openblas_include_dir}>")
 target_compile_definitions(blasnet_cblas_headers INTERFACE BLAS_SYMBOL_PREFIX=scipy_)
 
 add_library(blasnet_blas_library INTERFACE)
-target_link_libraries(blasnet_blas_library INTERFACE "${scipy_openblas_library}")
+target_link_libraries(blasnet_blas_library INTERFACE "$<BUILD_INTERFACE:${scipy_openblas_library}>")

@@ -7,9 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-# System packages for the C++ build: OpenBLAS with cblas.h, and GoogleTest.
+# System packages for the C++ build: OpenBLAS with cblas.h, nlohmann/json, and GoogleTest.
 missing=()
-for pkg in libopenblas-dev libgtest-dev; do
+for pkg in libopenblas-dev nlohmann-json3-dev libgtest-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -31,6 +31,13 @@ echo "pip install (build + install): $(( $(date +%s) - started )) s"
 (cd "$root/tests" && "$venv/bin/python" -m pytest -c "$root/pyproject.toml" --rootdir "$root" "$root/tests/python")
 
 export PATH="$venv/bin:$PATH"
+# The C++ package inside the wheel, used as an application would: find_package(blasnet) from
+# the folder `python -m blasnet --cmake-dir` prints.
+cmake -S "$root/tests/cpp/consumer" -B "$root/build/consumer-wheel" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$("$venv/bin/python" -m blasnet --cmake-dir)"
+cmake --build "$root/build/consumer-wheel"
+"$root/build/consumer-wheel/consumer"
+
 cmake -S "$root" -B "$root/build/ctest" -G Ninja -DBLASNET_WARNINGS_AS_ERRORS=ON
 cmake --build "$root/build/ctest" -j 2
 ctest --test-dir "$root/build/ctest" --output-on-failure -j 2

@@ -344,6 +344,54 @@ void Graph<T>::forward(Span<const MatrixView<const T>> inputs, Checks checks, Mo
 }
 
 template <typename T>
+void Graph<T>::predict(Span<const MatrixView<const T>> inputs, Span<const MatrixView<T>> outputs,
+                       InferenceScratch<T>& scratch, Checks checks) const {
+  if (checks == Checks::on) {
+    check_inputs(inputs);
+    if (outputs.size != plan_.outputs.size()) {
+      throw std::invalid_argument("graph: " + std::to_string(outputs.size) +
+                                  " output matrices for " + std::to_string(plan_.outputs.size()) +
+                                  " outputs");
+    }
+    for (std::size_t i = 0; i < outputs.size; ++i) {
+      const PlannedNode& node = plan_.nodes[plan_.outputs[i].node];
+      const MatrixView<T>& Y = outputs[i];
+      if (Y.rows != node.units || Y.cols != inputs[0].cols || Y.ld < Y.rows) {
+        throw std::invalid_argument("predict: the matrix for output '" + node.name + "' is " +
+                                    shape_string(Y) + " with ld " + std::to_string(Y.ld) +
+                                    ", it needs " + std::to_string(node.units) + "×" +
+                                    std::to_string(inputs[0].cols));
+      }
+    }
+  }
+  const std::size_t n = inputs[0].cols;
+  // Only the caller's scratch grows: the graph itself is read, never written.
+  std::size_t hidden = 0;
+  std::size_t widest = 0;
+  for (const PlannedNode& node : plan_.nodes) {
+    if (!node.output) hidden += node.units * n;
+    widest = std::max(widest, node.sources.size());
+  }
+  if (scratch.values_.size() < hidden) scratch.values_.resize(hidden);
+  if (scratch.X_.size() < widest) scratch.X_.resize(widest);
+  if (scratch.Y_.size() < nodes_.size()) scratch.Y_.resize(nodes_.size());
+  T* next = scratch.values_.data();
+  for (std::size_t k = 0; k < nodes_.size(); ++k) {
+    const PlannedNode& node = plan_.nodes[k];
+    // Y of an output in the caller's matrix, of a hidden node in the next block of scratch;
+    // Z is Y (no loss reads the logits here).
+    MatrixView<T> Y = node.output ? outputs[*node.output] : MatrixView<T>{next, node.units, n};
+    if (!node.output) next += node.units * n;
+    for (std::size_t i = 0; i < node.sources.size(); ++i) {
+      const PlannedSource& src = node.sources[i];
+      scratch.X_[i] = src.is_input ? inputs[src.index] : MatrixView<const T>(scratch.Y_[src.index]);
+    }
+    nodes_[k].forward(scratch.X_.data(), Y, Y);
+    scratch.Y_[k] = Y;
+  }
+}
+
+template <typename T>
 void Graph<T>::drop_out(std::size_t k, std::size_t n) {
   const double keep = 1 - plan_.nodes[k].dropout;
   const T scale = static_cast<T>(1 / keep);

@@ -204,6 +204,7 @@ GraphPlan GraphPlan::build(const GraphSpec& spec) {
   const std::vector<Sharing> sharing = resolve_sharing(spec, names);
 
   GraphPlan plan;
+  plan.spec = spec;
   plan.inputs = spec.inputs;
 
   // Shapes of shared weights, and the parameter layout in declaration order.

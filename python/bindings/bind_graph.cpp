@@ -72,10 +72,11 @@ void bind_graph_type(py::module_& m, const char* name) {
            py::arg("inputs"), py::arg("nodes"), py::arg("outputs"), py::arg("seed"))
       .def(py::init([](const std::vector<InputTuple>& inputs, const std::vector<NodeTuple>& nodes,
                        const std::vector<OutputTuple>& outputs, Shared& owner) {
-             return std::make_unique<Shared>(GraphPlan::build(to_spec(inputs, nodes, outputs)),
+             return std::make_unique<Shared>(ShareLock{owner.lock},
+                                             GraphPlan::build(to_spec(inputs, nodes, outputs)),
                                              owner.model.parameters(), owner.model.gradients());
            }),
-           // A graph over the buffers of `owner`, which it keeps alive.
+           // A graph over the buffers of `owner`, which it keeps alive, and under its lock.
            py::arg("inputs"), py::arg("nodes"), py::arg("outputs"), py::arg("owner"),
            py::keep_alive<1, 5>())
       .def_property_readonly("inputs",
@@ -143,6 +144,29 @@ void bind_graph_type(py::module_& m, const char* name) {
              return outs;
            },
            py::arg("inputs"), py::arg("training") = false)
+      .def("predict",
+           // The inference pass straight into the results, sharing the graph with other
+           // predictions (see guarded.hpp).
+           [](const Shared& s, const py::list& X) {
+             const BatchViews<T> views(s.model.plan(), X, py::list());
+             const GraphPlan& plan = s.model.plan();
+             const std::size_t n = views.inputs.empty() ? 0 : views.inputs[0].cols;
+             std::vector<CArray<T>> outs;
+             std::vector<MatrixView<T>> Y;
+             for (const PlannedOutput& o : plan.outputs) {
+               const std::size_t units = plan.nodes[o.node].units;
+               outs.push_back(new_samples<T>(n, units));
+               Y.push_back({outs.back().mutable_data(), units, n});
+             }
+             {
+               py::gil_scoped_release release;
+               ReadLock lock(s.busy);
+               s.model.predict({views.inputs.data(), views.inputs.size()}, {Y.data(), Y.size()},
+                               thread_scratch<T>());
+             }
+             return outs;
+           },
+           py::arg("inputs"))
       .def("evaluate",
            [](Shared& s, const py::list& X, const py::list& targets, py::handle sample_weight) {
              const BatchViews<T> views(s.model.plan(), X, targets, sample_weight);

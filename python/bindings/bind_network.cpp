@@ -60,6 +60,21 @@ void bind_network_type(py::module_& m, const char* name) {
              return Y;
            },
            py::arg("X"), py::arg("training") = false)
+      .def("predict",
+           // The inference pass straight into the result, sharing the model with other
+           // predictions (see guarded.hpp).
+           [](const Shared& s, py::handle X) {
+             const MatrixView<const T> x = as_columns<T>(X);
+             CArray<T> Y = new_samples<T>(x.cols, s.model.output_dim());
+             const MatrixView<T> y{Y.mutable_data(), s.model.output_dim(), x.cols};
+             {
+               py::gil_scoped_release release;
+               ReadLock lock(s.busy);
+               s.model.predict(x, y, thread_scratch<T>());
+             }
+             return Y;
+           },
+           py::arg("X"))
       .def("evaluate",
            [](Shared& s, py::handle X, py::handle T_, std::string_view loss,
               py::handle sample_weight) {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import _core, demo
 from .bench import command as bench_command
@@ -17,6 +18,32 @@ def _positive_seed(text: str) -> int:
     return value
 
 
+def cmake_dir() -> Path:
+    """The folder holding blasnetConfig.cmake inside the installed package: with it on
+    CMAKE_PREFIX_PATH, ``find_package(blasnet CONFIG REQUIRED)`` finds the headers, the static
+    library and the OpenBLAS it calls.
+
+    Examples
+    --------
+    >>> from blasnet.cli import cmake_dir
+    >>> (cmake_dir() / "blasnetConfig.cmake").is_file()
+    True
+    """
+    return Path(__file__).resolve().parent / "cmake"
+
+
+class _PrintAndExit(argparse.Action):
+    """An option that prints a fixed text and exits, like --version."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, text: str, help: str) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+        self.text = text
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(self.text)
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -24,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Feed-forward neural networks whose passes are BLAS matrix products.",
     )
     parser.add_argument("--version", action="version", version=f"blasnet {_core.__version__}")
+    parser.add_argument(
+        "--cmake-dir",
+        action=_PrintAndExit,
+        text=str(cmake_dir()),
+        help="print the folder of blasnet's CMake package (for CMAKE_PREFIX_PATH) and exit",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo_parser = commands.add_parser(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
@@ -63,6 +64,10 @@ class Node:
 
 
 NodeRef = Union[Node, str]
+
+# Held while a graph is built, so that threads making their first predictions at once build it
+# once; reentrant, as building a graph over another's buffers builds that one first.
+_BUILDING = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -274,7 +279,11 @@ class Graph:
             Naming the problem: a cycle (listing its nodes), an unknown name, a shared weight
             whose shape does not fit, a node that reaches no output, an unused input, ...
         """
-        if self._core is None:
+        if self._core is not None:
+            return self
+        with _BUILDING:
+            if self._core is not None:
+                return self
             args = (
                 list(self._inputs.items()),
                 [
@@ -285,11 +294,12 @@ class Graph:
             )
             core = _core.GraphF32 if self._dtype == np.float32 else _core.GraphF64
             if self._buffers_of is None:
-                self._core = core(*args, self._seed)
+                built = core(*args, self._seed)
             else:
-                self._core = core(*args, self._buffers_of._built())
-            self._input_names = [name for name, _ in self._core.inputs]
-            self._output_specs = list(self._core.outputs)
+                built = core(*args, self._buffers_of._built())
+            self._input_names = [name for name, _ in built.inputs]
+            self._output_specs = list(built.outputs)
+            self._core = built  # last: another thread takes a set _core for a finished build
         return self
 
     # --- describing --------------------------------------------------------------------------
@@ -359,6 +369,49 @@ class Graph:
             outs = core.forward(arrays, training)
         except _core.NotCanonical:
             outs = core.forward(self._converted_inputs(arrays), training)
+        return {spec[0]: out for spec, out in zip(self._output_specs, outs)}
+
+    def predict(
+        self, inputs: Mapping[Any, npt.ArrayLike] | npt.ArrayLike
+    ) -> dict[str, np.ndarray[Any, Any]]:
+        """Outputs of the graph: :meth:`forward`'s inference pass, safe to call from many
+        threads at once.
+
+        The pass runs in C++ without the GIL and writes only into the arrays it returns and
+        into memory of the calling thread, so predictions from several Python threads run in
+        parallel on one graph. A prediction waits while a training call (:meth:`fit`,
+        :meth:`train_step`, :meth:`backward`), :meth:`evaluate` or :meth:`forward` runs on the
+        graph or on one sharing its parameters, and they wait for it; writing to
+        :meth:`parameters` while predicting is the caller's to avoid.
+
+        Parameters
+        ----------
+        inputs : dict of array_like (n_samples, dim), by input name or Node
+            As for :meth:`forward`.
+
+        Returns
+        -------
+        dict of ndarray (n_samples, units), by output name
+
+        Examples
+        --------
+        >>> from concurrent.futures import ThreadPoolExecutor
+        >>> import numpy as np
+        >>> import blasnet as bn
+        >>> g = bn.Graph()
+        >>> g.output(g.dense(g.input("x", 2), 3, activation="softmax", name="y"), "mse")
+        >>> batches = [{"x": np.full((4, 2), float(k))} for k in range(6)]
+        >>> with ThreadPoolExecutor(3) as pool:
+        ...     outputs = list(pool.map(g.predict, batches))
+        >>> all(np.array_equal(o["y"], g.forward(b)["y"]) for b, o in zip(batches, outputs))
+        True
+        """
+        core = self._built()
+        arrays = self._input_list(inputs)
+        try:
+            outs = core.predict(arrays)
+        except _core.NotCanonical:
+            outs = core.predict(self._converted_inputs(arrays))
         return {spec[0]: out for spec, out in zip(self._output_specs, outs)}
 
     def evaluate(

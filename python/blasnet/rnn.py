@@ -163,6 +163,29 @@ class RNN:
             return next(iter(outs.values()))
         return np.stack(list(outs.values()), axis=1)
 
+    def predict(self, X: npt.ArrayLike, h0: npt.ArrayLike | None = None) -> np.ndarray[Any, Any]:
+        """Outputs of the head, as :meth:`forward` gives them, safe to call from many threads
+        at once: see :meth:`Graph.predict`. Every unrolled length shares one lock, so a
+        prediction of any length waits for training on any other.
+
+        Examples
+        --------
+        >>> from concurrent.futures import ThreadPoolExecutor
+        >>> import numpy as np
+        >>> import blasnet as bn
+        >>> rnn = bn.RNN(n_features=2, hidden=4, n_outputs=1, seed=0)
+        >>> sequences = [np.full((3, steps, 2), 0.5) for steps in (1, 2, 3, 4)]
+        >>> with ThreadPoolExecutor(4) as pool:
+        ...     outputs = list(pool.map(rnn.predict, sequences))
+        >>> all(np.array_equal(y, rnn.forward(x)) for x, y in zip(sequences, outputs))
+        True
+        """
+        X_ = self._sequences(X)
+        outs = self.unroll(X_.shape[1]).predict(self._inputs(X_, h0))
+        if self._head == "last":
+            return next(iter(outs.values()))
+        return np.stack(list(outs.values()), axis=1)
+
     def backward(
         self, X: npt.ArrayLike, T: npt.ArrayLike, h0: npt.ArrayLike | None = None
     ) -> float:

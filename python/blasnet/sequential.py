@@ -128,6 +128,41 @@ class Sequential:
         except _core.NotCanonical:
             return self._net.forward(as_samples(X, self._dtype), training)
 
+    def predict(self, X: npt.ArrayLike) -> np.ndarray[Any, Any]:
+        """Outputs of the network: :meth:`forward`'s inference pass, safe to call from many
+        threads at once.
+
+        The pass runs in C++ without the GIL and writes only into the array it returns and
+        into memory of the calling thread, so predictions from several Python threads run in
+        parallel on one network. A prediction waits while :meth:`fit`, :meth:`train_step`,
+        :meth:`backward`, :meth:`evaluate` or :meth:`forward` runs, and they wait for it;
+        writing to :meth:`parameters` while predicting is the caller's to avoid.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, input_dim)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, output_dim) and the network's dtype
+
+        Examples
+        --------
+        >>> from concurrent.futures import ThreadPoolExecutor
+        >>> import numpy as np
+        >>> import blasnet as bn
+        >>> net = bn.Sequential([bn.Dense(4, activation="relu"), bn.Dense(2)], input_dim=3)
+        >>> batches = [np.full((5, 3), float(k)) for k in range(8)]
+        >>> with ThreadPoolExecutor(4) as pool:
+        ...     outputs = list(pool.map(net.predict, batches))
+        >>> all(np.array_equal(y, net.forward(x)) for x, y in zip(batches, outputs))
+        True
+        """
+        try:
+            return self._net.predict(X)
+        except _core.NotCanonical:
+            return self._net.predict(as_samples(X, self._dtype))
+
     def evaluate(
         self, X: npt.ArrayLike, T: npt.ArrayLike, loss: str, sample_weight: npt.ArrayLike | None = None
     ) -> float:

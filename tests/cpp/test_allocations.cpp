@@ -202,4 +202,25 @@ TEST_F(GraphSteadyState, CheckedStepsAllocateNothing) {
   EXPECT_EQ(n, 0) << "allocations in 5 checked train_step, backward and forward calls";
 }
 
+// predict into the caller's matrices: once its scratch has grown, the checked call allocates
+// nothing, for the same batch or a smaller one.
+TEST_F(GraphSteadyState, PredictAllocatesNothing) {
+  Matrix<float> D(20, batch), M_(12, batch), K(4, batch);
+  const std::vector<blasnet::MatrixView<float>> outputs{D.view(), M_.view(), K.view()};
+  blasnet::InferenceScratch<float> scratch;
+  const Graph<float>& g = graph;
+  g.predict({inputs.data(), inputs.size()}, {outputs.data(), outputs.size()}, scratch);
+  const std::vector<blasnet::MatrixView<const float>> few{X.cview().columns(0, 5),
+                                                          C.cview().columns(0, 5)};
+  const std::vector<blasnet::MatrixView<float>> few_outputs{
+      D.view().columns(0, 5), M_.view().columns(0, 5), K.view().columns(0, 5)};
+  const long n = count_allocations([&] {
+    for (int i = 0; i < 5; ++i) {
+      g.predict({inputs.data(), inputs.size()}, {outputs.data(), outputs.size()}, scratch);
+      g.predict({few.data(), few.size()}, {few_outputs.data(), few_outputs.size()}, scratch);
+    }
+  });
+  EXPECT_EQ(n, 0) << "allocations in 10 checked predict calls";
+}
+
 }  // namespace

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,18 @@ def test_console_script_and_module_entry_point() -> None:
     done = subprocess.run([sys.executable, "-m", "blasnet", "--version"],
                           capture_output=True, text=True, check=True)
     assert done.stdout.startswith("blasnet ")
+
+
+def test_cmake_dir_points_at_the_installed_cmake_package() -> None:
+    """`python -m blasnet --cmake-dir` prints the folder of blasnetConfig.cmake, beside the
+    headers and the static library that the wheel carries."""
+    result = subprocess.run(
+        [sys.executable, "-m", "blasnet", "--cmake-dir"], capture_output=True, text=True, check=True
+    )
+    folder = Path(result.stdout.strip())
+    assert folder == cli.cmake_dir()
+    assert (folder / "blasnetConfig.cmake").is_file()
+    assert (folder / "blasnetConfigVersion.cmake").is_file()
+    package = folder.parent
+    assert (package / "include" / "blasnet" / "blasnet.hpp").is_file()
+    assert list((package / "lib").glob("libblasnet.a"))

@@ -12,6 +12,7 @@
 #include "blasnet/losses.hpp"
 #include "blasnet/matrix.hpp"
 #include "blasnet/metrics.hpp"
+#include "blasnet/model_file.hpp"
 #include "blasnet/network.hpp"
 #include "blasnet/optimizers.hpp"
 #include "blasnet/perceptron.hpp"

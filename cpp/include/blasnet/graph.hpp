@@ -45,6 +45,34 @@ struct Batch {
 };
 
 template <typename T>
+class Graph;
+
+// The memory one thread's Graph::predict calls write their hidden activations into: every
+// node's Y that is not an output, for one batch. It grows to the largest batch and graph it
+// has served and never shrinks, so that a thread predicting batches of a steady size allocates
+// nothing after its first call. It belongs to no graph (one scratch serves any number, one
+// call at a time); give each thread its own.
+template <typename T>
+class InferenceScratch {
+ public:
+  // Values it holds: Σ units·n over the hidden nodes of the largest pass so far.
+  std::size_t capacity() const { return values_.size(); }
+
+ private:
+  friend class Graph<T>;
+  std::vector<T> values_;
+  std::vector<MatrixView<const T>> X_;  // the input blocks of the node being computed
+  std::vector<MatrixView<T>> Y_;        // each node's output in the current call
+};
+
+// Thread safety. A Graph is not internally synchronised. forward, evaluate, backward,
+// sgd_step, set_loss and seed_dropout write the graph's workspace (and the latter ones its
+// gradients), so each needs the graph to itself, as does anything writing parameters().
+// predict reads only the plan and the parameters and writes only memory its caller passes:
+// any number of threads may predict on one const Graph at once — each with its own
+// InferenceScratch — as long as nobody trains it or changes its parameters meanwhile (nor
+// those of a graph sharing its buffers).
+template <typename T>
 class Graph {
  public:
   // Initialised from seed, parameter by parameter in declaration order (Glorot uniform, He
@@ -82,6 +110,17 @@ class Graph {
   void forward(Span<const MatrixView<const T>> inputs, Checks checks = Checks::on,
                Mode mode = Mode::inference);
   MatrixView<const T> output(std::size_t i) const;
+
+  // The inference pass of forward, writing only memory the caller owns: output i's Y into
+  // outputs[i] (units × n, in the spec's output order; its leading dimension may exceed
+  // units), every hidden node's into scratch. No dropout; the graph is not modified, so
+  // threads may call this at once on one graph (see the thread-safety note above). The
+  // outputs must not overlap the inputs or each other. Allocates nothing once scratch has
+  // grown to the batch. Throws std::invalid_argument as forward does, and for a wrong number
+  // of outputs or a wrong shape of one.
+  // eqs. (1)-(2) node after node: X_i (dim_i × n) -> Y of each output (units × n).
+  void predict(Span<const MatrixView<const T>> inputs, Span<const MatrixView<T>> outputs,
+               InferenceScratch<T>& scratch, Checks checks = Checks::on) const;
 
   // J = Σ_i weight_i·J_i of a batch in inference mode, without gradients; output_losses()
   // then holds each J_i. Throws as forward does, and for bad targets.

@@ -63,6 +63,7 @@ struct PlannedOutput {
 };
 
 struct GraphPlan {
+  GraphSpec spec;  // as declared, what a model file records
   std::vector<InputSpec> inputs;
   std::vector<PlannedNode> nodes;  // topological order
   std::vector<PlannedOutput> outputs;

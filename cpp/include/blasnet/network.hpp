@@ -20,6 +20,11 @@ class Network {
   // He uniform for relu layers; zero biases). Throws std::invalid_argument for non-positive
   // sizes, no layers, or duplicate layer names.
   Network(std::size_t input_dim, const std::vector<DenseSpec>& layers, std::uint64_t seed);
+  // The network a chain graph is (load_network reads one back this way): one input, each node
+  // reading only the one before it (the first only the input), no shared weights, and one
+  // output, on the last node, of weight 1 with no target input. Throws std::invalid_argument
+  // naming what differs.
+  explicit Network(Graph<T>&& graph);
 
   std::size_t input_dim() const { return graph_.plan().inputs[0].dim; }
   std::size_t output_dim() const { return graph_.plan().nodes.back().units; }
@@ -41,6 +46,15 @@ class Network {
   // Throws std::invalid_argument for a wrong number of rows, an empty batch, NaN or Inf.
   MatrixView<const T> forward(MatrixView<const T> X, Checks checks = Checks::on,
                               Mode mode = Mode::inference);
+
+  // X (input_dim × n) -> Y (output_dim × n, the caller's), the inference pass of forward with
+  // the hidden activations in scratch: the network is not modified, so threads may predict on
+  // one network at once, each with its own scratch, while nobody trains it or writes its
+  // parameters (forward, backward and the training calls need the network to themselves).
+  // Allocates nothing once scratch has grown to the batch. Throws as forward does, and for a
+  // Y of the wrong shape.
+  void predict(MatrixView<const T> X, MatrixView<T> Y, InferenceScratch<T>& scratch,
+               Checks checks = Checks::on) const;
 
   // Forward and backward on one batch: returns J and fills the gradient buffer with ∇J.
   // Throws std::invalid_argument for bad X or targets, a loss the output unit cannot feed, or

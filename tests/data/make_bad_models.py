@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Writes the handcrafted model files under tests/data: bad_models/, each of which
+blasnet::load must refuse with a ModelFileError, and good_models/handwritten_adam.safetensors,
+a valid file written without blasnet.
+
+bad_models/expected_errors.txt maps each bad file to a phrase its error message must contain.
+Only the standard library is used; the output is deterministic. Run from anywhere:
+
+    python3 tests/data/make_bad_models.py
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import struct
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Tuple
+
+HERE = Path(__file__).resolve().parent
+BAD = HERE / "bad_models"
+GOOD = HERE / "good_models"
+
+# The base model: x (3) -> h (4, tanh) -> y (2, identity), mse on y, float32, with Adam's state.
+PARAMETERS: List[Tuple[str, List[int]]] = [("h.W", [4, 3]), ("h.b", [4]), ("y.W", [2, 4]), ("y.b", [2])]
+COUNT = sum(s[0] * (s[1] if len(s) > 1 else 1) for _, s in PARAMETERS)  # 26
+
+
+def base_description() -> Dict[str, Any]:
+    return {
+        "format_version": 1,
+        "kind": "sequential",
+        "dtype": "float32",
+        "architecture": {
+            "inputs": [{"name": "x", "dim": 3}],
+            "nodes": [
+                {"name": "h", "inputs": ["x"], "units": 4, "activation": "tanh",
+                 "share": "", "transpose": False, "dropout": 0.0},
+                {"name": "y", "inputs": ["h"], "units": 2, "activation": "identity",
+                 "share": "", "transpose": False, "dropout": 0.0},
+            ],
+            "outputs": [{"node": "y", "loss": "mse", "weight": 1.0, "target": ""}],
+        },
+        "optimizer": {
+            "name": "Adam", "lr": 0.001,
+            "hyperparameters": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-08, "weight_decay": 0.0},
+            "steps": 3, "state": ["m", "v"],
+        },
+        "extra": {},
+    }
+
+
+def base_tensors() -> List[Tuple[str, List[int], bytes]]:
+    """(name, shape, float32 little-endian bytes) in file order."""
+    tensors = []
+    k = 0
+    for name, shape in PARAMETERS:
+        n = shape[0] * (shape[1] if len(shape) > 1 else 1)
+        tensors.append((name, shape, struct.pack(f"<{n}f", *[(k + i) % 7 * 0.25 - 0.75 for i in range(n)])))
+        k += n
+    tensors.append(("__optimizer__.m", [COUNT], struct.pack(f"<{COUNT}f", *[i * 0.01 for i in range(COUNT)])))
+    tensors.append(("__optimizer__.v", [COUNT], struct.pack(f"<{COUNT}f", *[i * 1e-4 for i in range(COUNT)])))
+    return tensors
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def header_of(description: Any, tensors: List[Tuple[str, List[int], bytes]], dtype: str = "F32") -> Dict[str, Any]:
+    header: Dict[str, Any] = {"__metadata__": {"format": "blasnet", "blasnet": dumps(description)}}
+    offset = 0
+    for name, shape, data in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+    return header
+
+
+def pack(header_text: str | bytes, data: bytes) -> bytes:
+    raw = header_text.encode() if isinstance(header_text, str) else header_text
+    raw += b" " * (-len(raw) % 8)
+    return struct.pack("<Q", len(raw)) + raw + data
+
+
+def model(description: Any = None, tensors: Any = None,
+          edit_header: Callable[[Dict[str, Any]], None] | None = None, extra_data: bytes = b"") -> bytes:
+    description = base_description() if description is None else description
+    tensors = base_tensors() if tensors is None else tensors
+    header = header_of(description, tensors)
+    if edit_header is not None:
+        edit_header(header)
+    return pack(dumps(header), b"".join(t[2] for t in tensors) + extra_data)
+
+
+def described(edit: Callable[[Dict[str, Any]], None]) -> bytes:
+    d = base_description()
+    edit(d)
+    return model(description=d)
+
+
+def tensor_edit(name: str, key: str, value: Any) -> Callable[[Dict[str, Any]], None]:
+    def edit(header: Dict[str, Any]) -> None:
+        header[name][key] = value
+    return edit
+
+
+def nested(depth: int) -> Any:
+    value: Any = 0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def main() -> None:
+    good = model()
+    header_len = struct.unpack("<Q", good[:8])[0]
+    cases: Dict[str, Tuple[bytes, str]] = {}
+
+    def case(name: str, data: bytes, expected: str) -> None:
+        cases[name] = (data, expected)
+
+    # The container.
+    case("empty", b"", "starts with an 8-byte header length")
+    case("truncated_length", good[:5], "starts with an 8-byte header length")
+    case("truncated_header", good[: 8 + header_len // 2], "but only")
+    case("truncated_data", good[:-10], "outside the data region")
+    case("random_bytes", random.Random(0).randbytes(256), "claims a header of")
+    case("header_longer_than_file", struct.pack("<Q", len(good)) + good[8:], "but only")
+    case("huge_header_claim", struct.pack("<Q", 1 << 60) + good[8:], "the limit is 100000000")
+    case("invalid_json", pack("{not json", b""), "the header is not valid JSON")
+    case("header_trailing_garbage", pack('{"__metadata__":{}} x', b""), "the header is not valid JSON")
+    case("not_utf8", pack(b'{"\xff\xfe":1}', b""), "the header is not valid JSON")
+    case("json_not_object", pack("[1,2,3]", b""), "header that is not a JSON object")
+    case("deep_nesting", pack(dumps(nested(200)), b""), "nests deeper than 64")
+    case("duplicate_key", pack(dumps(header_of(base_description(), base_tensors()))[:-1] +
+                               ',"h.b":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}', b""),
+         "repeats the key 'h.b'")
+    # __metadata__.
+    case("no_metadata", model(edit_header=lambda h: h.pop("__metadata__")), "has no __metadata__")
+    case("metadata_not_string", model(edit_header=lambda h: h["__metadata__"].update(blasnet=base_description())),
+         "which is not a string")
+    case("metadata_not_blasnet", model(edit_header=lambda h: h.update(__metadata__={"format": "pt"})),
+         "no blasnet description")
+    case("metadata_invalid_json", model(edit_header=lambda h: h["__metadata__"].update(blasnet="{")),
+         "the blasnet metadata is not valid JSON")
+    case("wrong_version", described(lambda d: d.update(format_version=2)), "has format version 2")
+    case("missing_version", described(lambda d: d.pop("format_version")), 'has no "format_version"')
+    case("unknown_metadata_key", described(lambda d: d.update(comment="hi")), "unknown key 'comment'")
+    case("model_dtype_unknown", described(lambda d: d.update(dtype="float16")), "float32 or float64")
+    case("extra_not_object", described(lambda d: d.update(extra=[1])), '"extra" that is not a JSON object')
+    # The architecture.
+    nodes = lambda d: d["architecture"]["nodes"]  # noqa: E731
+    case("unknown_activation", described(lambda d: nodes(d)[0].update(activation="swish")),
+         "unknown activation 'swish'")
+    case("unknown_loss", described(lambda d: d["architecture"]["outputs"][0].update(loss="hinge")),
+         "unknown loss 'hinge'")
+    case("cycle", described(lambda d: nodes(d)[0].update(inputs=["y"])), "form a cycle")
+    case("unknown_node_key", described(lambda d: nodes(d)[0].update(bias=True)), "unknown key 'bias'")
+    case("zero_units", described(lambda d: nodes(d)[0].update(units=0)), "sizes must be in [1, 2^31)")
+    case("huge_units", described(lambda d: nodes(d)[0].update(units=1 << 40)), "sizes must be in [1, 2^31)")
+    case("negative_units", described(lambda d: nodes(d)[0].update(units=-4)), "not a non-negative integer")
+    case("dropout_on_output", described(lambda d: nodes(d)[1].update(dropout=0.5)), "dropout belongs on hidden")
+    case("output_names_no_node", described(lambda d: d["architecture"]["outputs"][0].update(node="z")),
+         "names no node")
+    # The tensors.
+    case("unknown_dtype", model(edit_header=tensor_edit("h.W", "dtype", "Q7")), "has dtype 'Q7'")
+    case("wrong_dtype", model(edit_header=tensor_edit("h.W", "dtype", "F64")), "has dtype 'F64'")
+    case("shape_mismatch", model(edit_header=tensor_edit("h.W", "shape", [3, 4])),
+         "the architecture needs [4, 3]")
+    case("shape_size_mismatch", model(edit_header=tensor_edit("h.W", "shape", [4, 4])),
+         "data_offsets spanning 48 bytes")
+    case("overlapping_offsets", model(edit_header=tensor_edit("h.b", "data_offsets", [40, 56])), "overlap")
+    case("offsets_outside_data", model(edit_header=tensor_edit("h.W", "data_offsets", [0, 10**12])),
+         "outside the data region")
+    case("offsets_reversed", model(edit_header=tensor_edit("h.W", "data_offsets", [48, 0])),
+         "outside the data region")
+    case("negative_offset", model(edit_header=tensor_edit("h.W", "data_offsets", [-4, 44])),
+         "not two non-negative integers")
+    case("float_offset", model(edit_header=tensor_edit("h.W", "data_offsets", [0.0, 48.0])),
+         "not two non-negative integers")
+    case("three_offsets", model(edit_header=tensor_edit("h.W", "data_offsets", [0, 24, 48])),
+         "not two non-negative integers")
+
+    def gap(header: Dict[str, Any]) -> None:
+        for name, entry in header.items():
+            if name != "__metadata__":
+                entry["data_offsets"] = [o + 8 for o in entry["data_offsets"]]
+    tensors = base_tensors()
+    case("gap_before_tensor", pack(dumps(_edited(header_of(base_description(), tensors), gap)),
+                                   bytes(8) + b"".join(t[2] for t in tensors)), "belong to no tensor")
+    case("leftover_bytes", model(extra_data=bytes(8)), "the last 8 bytes of the file belong to no tensor")
+    case("missing_tensor", model(tensors=[t for t in base_tensors() if t[0] != "y.b"]), "has no tensor 'y.b'")
+    case("extra_tensor", model(tensors=base_tensors() + [("z.W", [2], bytes(8))]),
+         "neither a parameter of the architecture nor an optimizer buffer")
+    # The optimizer.
+    short_m = [(n, [COUNT - 1], d[:-4]) if n == "__optimizer__.m" else (n, s, d) for n, s, d in base_tensors()]
+    case("optimizer_buffer_wrong_length", model(tensors=short_m), "the optimizer needs [26]")
+    optimizer = lambda d: d["optimizer"]  # noqa: E731
+    case("optimizer_unknown", described(lambda d: optimizer(d).update(name="RMSprop")),
+         "unknown optimizer 'RMSprop'")
+    case("optimizer_bad_hyperparameter",
+         described(lambda d: optimizer(d)["hyperparameters"].update(beta_1=1.5)), "beta_1 must be in [0, 1)")
+    case("optimizer_lr_zero", described(lambda d: optimizer(d).update(lr=0)), "learning rate must be positive")
+    d = base_description()
+    d["optimizer"]["state"] = ["m"]
+    case("optimizer_missing_buffer", model(description=d, tensors=[t for t in base_tensors() if t[0] != "__optimizer__.v"]),
+         "missing buffer 'v'")
+    d = base_description()
+    d["optimizer"]["state"] = ["m", "m"]
+    case("optimizer_buffer_twice", model(description=d), "lists optimizer buffer 'm' twice")
+
+    BAD.mkdir(exist_ok=True)
+    GOOD.mkdir(exist_ok=True)
+    for old in BAD.glob("*.safetensors"):
+        old.unlink()
+    lines = []
+    for name, (data, expected) in sorted(cases.items()):
+        (BAD / f"{name}.safetensors").write_bytes(data)
+        lines.append(f"{name}.safetensors\t{expected}\n")
+    (BAD / "expected_errors.txt").write_text("".join(lines))
+    (GOOD / "handwritten_adam.safetensors").write_bytes(good)
+    print(f"wrote {len(cases)} bad models to {BAD} and 1 good model to {GOOD}")
+
+
+def _edited(header: Dict[str, Any], edit: Callable[[Dict[str, Any]], None]) -> Dict[str, Any]:
+    header = copy.deepcopy(header)
+    edit(header)
+    return header
+
+
+if __name__ == "__main__":
+    main()
