@@ -6,6 +6,7 @@ pybind11_add_module(_core
   python/bindings/bind_blas.cpp
   python/bindings/bind_graph.cpp
   python/bindings/bind_layers.cpp
+  python/bindings/bind_model_file.cpp
   python/bindings/bind_network.cpp
   python/bindings/bind_optimizers.cpp
   python/bindings/bind_perceptron.cpp

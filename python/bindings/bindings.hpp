@@ -14,6 +14,7 @@ void bind_optimizers(pybind11::module_& m);
 void bind_schedules(pybind11::module_& m);
 void bind_network(pybind11::module_& m);
 void bind_graph(pybind11::module_& m);
+void bind_model_file(pybind11::module_& m);
 void bind_perceptron(pybind11::module_& m);
 
 // [(name, offset, shape)] of the flat buffers, shape (rows, cols) or (rows,).

@@ -9,5 +9,6 @@ PYBIND11_MODULE(_core, m) {
   blasnet::python::bind_schedules(m);
   blasnet::python::bind_network(m);
   blasnet::python::bind_graph(m);
+  blasnet::python::bind_model_file(m);
   blasnet::python::bind_perceptron(m);
 }

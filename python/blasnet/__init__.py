@@ -55,6 +55,7 @@ from ._core import (
 from . import datasets, schedules
 from .graph import Graph, Node
 from .history import EpochRecord, History
+from .io import ModelFileError, load
 from .perceptron import Perceptron
 from .rnn import RNN
 from .sequential import Sequential
@@ -71,6 +72,7 @@ __all__ = [
     "EpochRecord",
     "Graph",
     "History",
+    "ModelFileError",
     "Node",
     "NonFiniteError",
     "Optimizer",
@@ -82,5 +84,6 @@ __all__ = [
     "datasets",
     "schedules",
     "get_num_threads",
+    "load",
     "set_num_threads",
 ]

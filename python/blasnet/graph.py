@@ -4,8 +4,10 @@ exists"."""
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -150,6 +152,8 @@ class Graph:
         self._output_specs: list[tuple[str, int, str, float, str | None]] = []
         self._partial_passes = 0
         self.history: History | None = None
+        #: The optimizer a loaded file held (see :func:`blasnet.load`), else None.
+        self.optimizer: _core.Optimizer | None = None
 
     # --- declaring ---------------------------------------------------------------------------
 
@@ -301,6 +305,56 @@ class Graph:
             self._output_specs = list(built.outputs)
             self._core = built  # last: another thread takes a set _core for a finished build
         return self
+
+    @classmethod
+    def _from_core(
+        cls,
+        core: Any,
+        spec: tuple[list[Any], list[Any], list[Any]],
+        dtype: np.dtype[Any],
+        seed: int,
+    ) -> Graph:
+        """A Graph around a core graph read from a file, with its declarations."""
+        g = cls(dtype, seed)
+        inputs, nodes, outputs = spec
+        for name, dim in inputs:
+            g._inputs[name] = int(dim)
+        for name, sources, units, activation, share, transpose, dropout in nodes:
+            g._dense[name] = _DenseDecl(
+                name, tuple(sources), int(units), activation, share, bool(transpose), dropout
+            )
+        for node, loss, weight, target in outputs:
+            g._outputs[node] = _OutputDecl(node, loss, float(weight), target)
+        g._input_names = [name for name, _ in core.inputs]
+        g._output_specs = list(core.outputs)
+        g._core = core
+        return g
+
+    def save(self, path: str | os.PathLike[str], optimizer: _core.Optimizer | None = None) -> None:
+        """Writes the graph to a model file; see :meth:`Sequential.save`.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import blasnet as bn
+        >>> g = bn.Graph()
+        >>> h = g.dense(g.input("x", 3), 2, activation="tanh", name="h")
+        >>> g.output(g.dense(h, 3, name="r", share=h, transpose=True), "mse", target="x")
+        >>> path = os.path.join(tempfile.mkdtemp(), "ae.safetensors")
+        >>> g.save(path)
+        >>> sorted(bn.load(path).parameters())
+        ['h.W', 'h.b', 'r.b']
+        """
+        self._save(path, "graph", optimizer, {"seed": self._seed})
+
+    def _save(
+        self,
+        path: str | os.PathLike[str],
+        kind: str,
+        optimizer: _core.Optimizer | None,
+        extra: dict[str, Any],
+    ) -> None:
+        _core.save_graph(self._built(), os.fspath(path), kind, optimizer, json.dumps(extra))
 
     # --- describing --------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ after being unrolled along time", trained by backpropagation through the unrolle
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -89,6 +90,8 @@ class RNN:
         # The one-step graph owns the buffers; building it checks the activations and loss.
         self.unroll(1)
         self.history: History | None = None
+        #: The optimizer a loaded file held (see :func:`blasnet.load`), else None.
+        self.optimizer: _core.Optimizer | None = None
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -288,6 +291,37 @@ class RNN:
                 self.history = g.history
         assert g.history is not None
         return g.history
+
+    def save(self, path: str | os.PathLike[str], optimizer: _core.Optimizer | None = None) -> None:
+        """Writes the network to a model file (its one-step graph, which every length
+        shares, and the arguments that rebuild it); see :meth:`Sequential.save`.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import blasnet as bn
+        >>> rnn = bn.RNN(n_features=2, hidden=3, n_outputs=1, seed=1)
+        >>> path = os.path.join(tempfile.mkdtemp(), "rnn.safetensors")
+        >>> rnn.save(path)
+        >>> X = np.ones((2, 4, 2))
+        >>> bool((bn.load(path).forward(X) == rnn.forward(X)).all())
+        True
+        """
+        self._graphs[1]._save(path, "rnn", optimizer, self._arguments())
+
+    def _arguments(self) -> dict[str, Any]:
+        return {
+            "n_features": self._n_features,
+            "hidden": self._hidden,
+            "n_outputs": self._n_outputs,
+            "activation": self._activation,
+            "output_activation": self._output_activation,
+            "loss": self._loss,
+            "head": self._head,
+            "dtype": self._dtype.name,
+            "seed": self._seed,
+        }
 
     def parameters(self) -> dict[str, np.ndarray[Any, Any]]:
         """Writable views of ``cell.W``, ``cell.b``, ``head.W``, ``head.b``, shared by every

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -71,12 +73,48 @@ class Sequential:
             if not isinstance(layer, _core.Dense):
                 raise TypeError(f"layers must be blasnet.Dense, got {type(layer).__name__}")
         core = _core.NetworkF32 if self._dtype == np.float32 else _core.NetworkF64
-        self._net = core(as_count(input_dim, "input_dim"), layers, self._seed)
+        self._attach(core(as_count(input_dim, "input_dim"), layers, self._seed))
+
+    def _attach(self, net: _core._Network) -> None:
+        self._net = net
         # Read once: asking the core costs more than a small training step's Python side.
         self._input_dim = int(self._net.input_dim)
         self._output_dim = int(self._net.output_dim)
         self.history: History | None = None
+        #: The optimizer a loaded file held (see :func:`blasnet.load`), else None.
+        self.optimizer: _core.Optimizer | None = None
         self._partial_passes = 0
+
+    @classmethod
+    def _from_core(cls, net: _core._Network, dtype: np.dtype[Any], seed: int) -> Sequential:
+        """A Sequential around a core network read from a file."""
+        model = cls.__new__(cls)
+        model._dtype, model._seed = dtype, seed
+        model._attach(net)
+        return model
+
+    def save(self, path: str | os.PathLike[str], optimizer: _core.Optimizer | None = None) -> None:
+        """Writes the network to a model file (safetensors: the weights under their parameter
+        keys, the architecture and, if given, the optimizer's rule and state in the header).
+
+        Atomic: a temporary file in the same folder is written, flushed to disk and renamed
+        over ``path``; on any failure ``path`` is left as it was. Raises ModelFileError (a
+        ValueError) naming the problem. :func:`blasnet.load` reads the file back, bit for bit,
+        and so does ``blasnet::load`` in C++.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import blasnet as bn
+        >>> net = bn.Sequential([bn.Dense(3, activation="tanh"), bn.Dense(1)], input_dim=2)
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.safetensors")
+        >>> net.save(path)
+        >>> again = bn.load(path)
+        >>> bool((again.parameters()["0.W"] == net.parameters()["0.W"]).all())
+        True
+        """
+        save = _core.save_network
+        save(self._net, os.fspath(path), optimizer, json.dumps({"seed": self._seed}))
 
     @property
     def dtype(self) -> np.dtype[Any]:

@@ -1,0 +1,94 @@
+#include <blasnet/model_file.hpp>
+#include <blasnet/network.hpp>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "bindings.hpp"
+#include "guarded.hpp"
+
+namespace py = pybind11;
+
+namespace blasnet::python {
+namespace {
+
+// The spec as the GraphF64/GraphF32 constructor takes it: (inputs, nodes, outputs).
+py::tuple spec_tuple(const GraphSpec& spec) {
+  py::list inputs, nodes, outputs;
+  for (const InputSpec& in : spec.inputs) inputs.append(py::make_tuple(in.name, in.dim));
+  for (const NodeSpec& node : spec.nodes) {
+    nodes.append(py::make_tuple(node.name, node.inputs, node.units,
+                                std::string(activation_name(node.activation)), node.share,
+                                node.transpose, node.dropout));
+  }
+  for (const OutputSpec& out : spec.outputs) {
+    outputs.append(py::make_tuple(out.node, std::string(loss_name(out.loss)), out.weight,
+                                  out.target));
+  }
+  return py::make_tuple(inputs, nodes, outputs);
+}
+
+template <typename T>
+void bind_savers(py::module_& m) {
+  m.def("save_network",
+        [](Guarded<Network<T>>& s, const std::string& path, const Optimizer* optimizer,
+           const std::string& extra) {
+          py::gil_scoped_release release;
+          Lock lock(s.busy);
+          save(path, s.model, optimizer, extra);
+        },
+        py::arg("network"), py::arg("path"), py::arg("optimizer"), py::arg("extra"));
+  m.def("save_graph",
+        [](Guarded<Graph<T>>& s, const std::string& path, const std::string& kind,
+           const Optimizer* optimizer, const std::string& extra) {
+          py::gil_scoped_release release;
+          Lock lock(s.busy);
+          save(path, s.model, kind, optimizer, extra);
+        },
+        py::arg("graph"), py::arg("path"), py::arg("kind"), py::arg("optimizer"),
+        py::arg("extra"));
+}
+
+// The loaded graph as the Python class its kind needs: a network for "sequential", a graph
+// for everything else.
+template <typename T>
+py::object wrap(Graph<T>&& graph, const std::string& kind) {
+  if (kind == "sequential") {
+    return py::cast(std::make_unique<Guarded<Network<T>>>(Network<T>(std::move(graph))));
+  }
+  return py::cast(std::make_unique<Guarded<Graph<T>>>(std::move(graph)));
+}
+
+}  // namespace
+
+void bind_model_file(py::module_& m) {
+  py::register_exception<ModelFileError>(m, "ModelFileError", PyExc_ValueError);
+  bind_savers<double>(m);
+  bind_savers<float>(m);
+  m.def(
+      "load_model",
+      [](const std::string& path) {
+        std::optional<LoadedModel> loaded;
+        {
+          py::gil_scoped_release release;
+          loaded.emplace(load(path));
+        }
+        const ModelFile& file = loaded->file;
+        py::dict out;
+        out["kind"] = file.kind;
+        out["dtype"] = file.dtype;
+        out["extra"] = file.extra;
+        out["spec"] = spec_tuple(file.spec);
+        out["optimizer"] = file.optimizer ? py::cast(make_optimizer(*file.optimizer))
+                                          : py::object(py::none());
+        out["core"] = std::visit([&](auto& graph) { return wrap(std::move(graph), file.kind); },
+                                 loaded->graph);
+        return out;
+      },
+      py::arg("path"),
+      "Reads and checks a model file: {kind, dtype, extra, spec, optimizer, core}.");
+}
+
+}  // namespace blasnet::python

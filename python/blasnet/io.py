@@ -1,0 +1,79 @@
+"""Reading model files: the models' ``save`` methods write them (see model_file.hpp for the
+format: safetensors, with the architecture and the optimizer in the header's metadata)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Union
+
+import numpy as np
+
+from . import _core
+from .graph import Graph
+from .rnn import RNN
+from .sequential import Sequential
+
+ModelFileError = _core.ModelFileError
+
+Model = Union[Sequential, Graph, RNN]
+
+
+def load(path: str | os.PathLike[str]) -> Model:
+    """Reads a model file that ``save`` wrote — from Python or from C++ (``blasnet::save``) —
+    checking every part of it before trusting it.
+
+    Returns
+    -------
+    Sequential, Graph or RNN
+        As saved, with its parameters bit for bit. If the file holds an optimizer, the model's
+        ``optimizer`` attribute is that optimizer with its state (steps, moments), ready to
+        continue training; otherwise it is None.
+
+    Raises
+    ------
+    ModelFileError
+        A ValueError naming the problem: a missing, truncated or corrupt file, a header that
+        does not parse, tensors that do not fit the architecture, an unknown model kind.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import blasnet as bn
+    >>> net, adam = bn.Sequential([bn.Dense(2)], input_dim=2), bn.Adam()
+    >>> _ = net.fit([[0.0, 1.0]], [[1.0, 0.0]], loss="mse", optimizer=adam, epochs=3)
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.safetensors")
+    >>> net.save(path, optimizer=adam)
+    >>> bn.load(path).optimizer.steps
+    3
+    """
+    loaded = _core.load_model(os.fspath(path))
+    kind, dtype = loaded["kind"], np.dtype(loaded["dtype"])
+    extra = json.loads(loaded["extra"])
+    seed = int(extra.get("seed", 0))
+    model: Model
+    if kind == "sequential":
+        model = Sequential._from_core(loaded["core"], dtype, seed)
+    elif kind == "graph":
+        model = Graph._from_core(loaded["core"], loaded["spec"], dtype, seed)
+    elif kind == "rnn":
+        model = _rnn(loaded["core"], extra, path)
+    else:
+        raise ModelFileError(f"model file '{os.fspath(path)}' holds a {kind!r}, not a model "
+                             "blasnet can rebuild (sequential, graph or rnn)")
+    model.optimizer = loaded["optimizer"]
+    return model
+
+
+def _rnn(core: Any, arguments: dict[str, Any], path: str | os.PathLike[str]) -> RNN:
+    try:
+        rnn = RNN(**arguments)
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"model file '{os.fspath(path)}': its RNN arguments do not "
+                             f"rebuild one: {error}") from error
+    owner = rnn.unroll(1)._built()
+    if owner.parameter_info() != core.parameter_info():
+        raise ModelFileError(f"model file '{os.fspath(path)}': its graph is not the one-step "
+                             "unrolling of the RNN its arguments describe")
+    owner.parameter_buffer()[:] = core.parameter_buffer()
+    return rnn
