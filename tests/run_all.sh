@@ -37,6 +37,15 @@ cmake -S "$root/tests/cpp/consumer" -B "$root/build/consumer-wheel" -G Ninja \
   -DCMAKE_PREFIX_PATH="$("$venv/bin/python" -m blasnet --cmake-dir)"
 cmake --build "$root/build/consumer-wheel"
 "$root/build/consumer-wheel/consumer"
+# examples/cpp against the same package: predict.cpp loads a model Python saved and must print
+# Python's predictions (to 1e-12).
+cmake -S "$root/examples/cpp" -B "$root/build/example-cpp-wheel" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$("$venv/bin/python" -m blasnet --cmake-dir)"
+cmake --build "$root/build/example-cpp-wheel"
+model_dir="$root/build/example-cpp-wheel/model"
+"$venv/bin/python" "$root/examples/cpp/make_model.py" "$model_dir"
+"$root/build/example-cpp-wheel/predict" "$model_dir/xor.safetensors" "$model_dir/samples.csv" > "$model_dir/cpp.csv"
+"$venv/bin/python" "$root/examples/cpp/make_model.py" "$model_dir" --check "$model_dir/cpp.csv"
 
 cmake -S "$root" -B "$root/build/ctest" -G Ninja -DBLASNET_WARNINGS_AS_ERRORS=ON
 cmake --build "$root/build/ctest" -j 2

@@ -140,19 +140,37 @@ std::vector<Sharing> resolve_sharing(const GraphSpec& spec,
     if (it->second.index == k) fail("node '" + node.name + "' shares its own weights");
     shares[k] = static_cast<std::ptrdiff_t>(it->second.index);
   }
+  // Each node's resolution is its share's, composed with its own step, so the chains are
+  // followed once each (a file may declare thousands of nodes): resolve along a path until a
+  // resolved node or an owner, then assign back.
   std::vector<Sharing> out(n);
+  enum class State { unresolved, on_path, resolved };
+  std::vector<State> state(n, State::unresolved);
+  std::vector<std::size_t> path;
   for (std::size_t k = 0; k < n; ++k) {
-    Sharing s{k, false, k};
-    std::size_t steps = 0;
-    while (shares[s.weight_owner] >= 0) {
-      if (++steps > n) fail("node '" + spec.nodes[k].name + "' is part of a cycle of shares");
-      s.transposed ^= spec.nodes[s.weight_owner].transpose;
-      s.weight_owner = static_cast<std::size_t>(shares[s.weight_owner]);
+    path.clear();
+    std::size_t at = k;
+    while (state[at] == State::unresolved && shares[at] >= 0) {
+      state[at] = State::on_path;
+      path.push_back(at);
+      at = static_cast<std::size_t>(shares[at]);
     }
-    while (shares[s.bias_owner] >= 0 && !spec.nodes[s.bias_owner].transpose) {
-      s.bias_owner = static_cast<std::size_t>(shares[s.bias_owner]);
+    if (state[at] == State::on_path) {
+      fail("node '" + spec.nodes[at].name + "' is part of a cycle of shares");
     }
-    out[k] = s;
+    if (state[at] == State::unresolved) {  // an owner
+      out[at] = Sharing{at, false, at};
+      state[at] = State::resolved;
+    }
+    for (std::size_t i = path.size(); i-- > 0;) {
+      const std::size_t node = path[i];
+      const Sharing& next = out[static_cast<std::size_t>(shares[node])];
+      const bool transpose = spec.nodes[node].transpose;
+      // A transposed share keeps its own bias; a plain one takes its share's.
+      out[node] = Sharing{next.weight_owner, next.transposed != transpose,
+                          transpose ? node : next.bias_owner};
+      state[node] = State::resolved;
+    }
   }
   return out;
 }

@@ -18,6 +18,36 @@
 
 namespace blasnet {
 
+namespace {
+
+// s with every byte that is not part of a well-formed UTF-8 sequence written as \xHH.
+std::string valid_utf8(const std::string& s) {
+  std::string out;
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = byte(i);
+    std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool ok = length > 0 && i + length <= s.size();
+    for (std::size_t k = 1; ok && k < length; ++k) ok = (byte(i + k) >> 6) == 0x2;
+    if (ok) {
+      out.append(s, i, length);
+      i += length;
+      continue;
+    }
+    static const char hex[] = "0123456789abcdef";
+    out += "\\x";
+    out += hex[c >> 4];
+    out += hex[c & 0xf];
+    ++i;
+  }
+  return out;
+}
+
+}  // namespace
+
+ModelFileError::ModelFileError(const std::string& path, const std::string& problem)
+    : std::runtime_error(valid_utf8("model file '" + path + "': " + problem)) {}
+
 // The tensors are written and read as the machine holds them: safetensors is little-endian.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "model files are little-endian; this machine is not");
@@ -765,6 +795,8 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerRecord& record) {
       }
     }
   };
+  // Constructors refuse a rate of 0, which a schedule may have reached: restored below.
+  const double constructible_lr = record.lr > 0 ? record.lr : 1.0;
   std::unique_ptr<Optimizer> optimizer;
   if (record.name == "SGD") {
     expect({"momentum", "nesterov", "weight_decay"});
@@ -772,21 +804,22 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerRecord& record) {
     if (nesterov != 0 && nesterov != 1) {
       throw std::invalid_argument("optimizer record: SGD's nesterov must be 0 or 1");
     }
-    optimizer = std::make_unique<SGD>(record.lr, h.at("momentum"), nesterov == 1,
+    optimizer = std::make_unique<SGD>(constructible_lr, h.at("momentum"), nesterov == 1,
                                       h.at("weight_decay"));
   } else if (record.name == "Adam" || record.name == "AdamW") {
     expect({"beta_1", "beta_2", "epsilon", "weight_decay"});
     if (record.name == "Adam") {
-      optimizer = std::make_unique<Adam>(record.lr, h.at("beta_1"), h.at("beta_2"),
+      optimizer = std::make_unique<Adam>(constructible_lr, h.at("beta_1"), h.at("beta_2"),
                                          h.at("epsilon"), h.at("weight_decay"));
     } else {
-      optimizer = std::make_unique<AdamW>(record.lr, h.at("beta_1"), h.at("beta_2"),
+      optimizer = std::make_unique<AdamW>(constructible_lr, h.at("beta_1"), h.at("beta_2"),
                                           h.at("epsilon"), h.at("weight_decay"));
     }
   } else {
     throw std::invalid_argument("optimizer record: unknown optimizer " + in_quotes(record.name) +
                                 "; known: SGD, Adam, AdamW");
   }
+  optimizer->restore_lr(record.lr);  // a schedule may have left it at 0
   if (!record.buffers.empty() &&
       std::holds_alternative<std::vector<double>>(record.buffers.front().second)) {
     load_buffers<double>(*optimizer, record);

@@ -94,7 +94,7 @@ Optimizer::Optimizer(std::string name, double lr, std::vector<std::string> state
 
 void Optimizer::set_lr(double lr) { lr_ = checked_lr(name_, lr); }
 
-void Optimizer::set_scheduled_lr(double lr) {
+void Optimizer::restore_lr(double lr) {
   if (!(std::isfinite(lr) && lr >= 0)) {
     throw std::invalid_argument(name_ + ": a schedule set the learning rate to " +
                                 float_repr(lr) + "; it must be finite and non-negative");

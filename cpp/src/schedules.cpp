@@ -28,7 +28,7 @@ void Schedule::begin_epoch(Optimizer& optimizer) {
                                 " for epoch " + std::to_string(epochs_) +
                                 " from the initial rate " + float_repr(*initial_));
   }
-  optimizer.set_scheduled_lr(r);
+  optimizer.restore_lr(r);
 }
 
 void Schedule::end_epoch(std::size_t samples, double monitored) {

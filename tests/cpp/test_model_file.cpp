@@ -553,4 +553,16 @@ TEST(ModelFileCorpus, CommittedCppFilesAreWhatThisVersionWrites) {
   }
 }
 
+// A schedule may end at a rate of 0 (Cosine's default floor): such a state is saved and
+// rebuilt as it was, although constructors and set_lr refuse 0.
+TEST(ModelFileOptimizer, ARateOfZeroFromAScheduleRoundTrips) {
+  blasnet::Adam adam(0.01);
+  adam.restore_lr(0.0);
+  const blasnet::OptimizerRecord record = blasnet::record_optimizer(adam);
+  EXPECT_EQ(record.lr, 0.0);
+  const auto rebuilt = blasnet::make_optimizer(record);
+  EXPECT_EQ(rebuilt->lr(), 0.0);
+  EXPECT_THROW(adam.restore_lr(-1.0), std::invalid_argument);
+}
+
 }  // namespace

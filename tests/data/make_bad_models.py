@@ -201,7 +201,7 @@ def main() -> None:
          "unknown optimizer 'RMSprop'")
     case("optimizer_bad_hyperparameter",
          described(lambda d: optimizer(d)["hyperparameters"].update(beta_1=1.5)), "beta_1 must be in [0, 1)")
-    case("optimizer_lr_zero", described(lambda d: optimizer(d).update(lr=0)), "learning rate must be positive")
+    case("optimizer_lr_negative", described(lambda d: optimizer(d).update(lr=-0.5)), "finite and non-negative")
     d = base_description()
     d["optimizer"]["state"] = ["m"]
     case("optimizer_missing_buffer", model(description=d, tensors=[t for t in base_tensors() if t[0] != "__optimizer__.v"]),

@@ -57,10 +57,11 @@ inline constexpr std::uint64_t model_file_version = 1;
 // Anything wrong with saving or loading a model file. The message names the file and the
 // problem: "model file 'net.safetensors': tensor 'h.W' has shape [4, 2]; the architecture
 // needs [4, 3]".
+// The message is valid UTF-8 whatever the file held: bytes that are not (quoted from a
+// corrupt header) are written as \xHH.
 class ModelFileError : public std::runtime_error {
  public:
-  ModelFileError(const std::string& path, const std::string& problem)
-      : std::runtime_error("model file '" + path + "': " + problem) {}
+  ModelFileError(const std::string& path, const std::string& problem);
 };
 
 // An optimizer's rule, hyperparameters and state, apart from any Optimizer object.

@@ -40,6 +40,9 @@ class Optimizer {
   double lr() const { return lr_; }
   // Throws std::invalid_argument unless lr is finite and positive.
   void set_lr(double lr);
+  // The rate a schedule sets, or a saved state holds: finite and non-negative, 0 included
+  // (a schedule may end there). Throws std::invalid_argument otherwise.
+  void restore_lr(double lr);
 
   // α when this optimizer is plain, stateless gradient descent Θ ← Θ − α·∇J, which a network
   // can fold into its backward products; empty otherwise.
@@ -93,9 +96,6 @@ class Optimizer {
   }
 
  private:
-  // A schedule sets the rate of each epoch, which may be 0 (finite and non-negative).
-  friend class Schedule;
-  void set_scheduled_lr(double lr);
   // The index of buffer `name` in state_names(), after checking it is held as T.
   template <typename T>
   std::size_t state_index(const std::string& name) const;
