@@ -585,15 +585,26 @@ LoadedModel read_tensors(ByteSource& source, std::uint64_t data_start, ModelFile
   const std::string& label = source.label();
   Graph<T> graph(std::move(plan), 0);
   Span<T> params = graph.parameters();
+  // A weight or a moment that is NaN or infinite would poison every prediction and step.
+  const auto check_finite = [&](const std::string& name, const T* values, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!std::isfinite(values[i])) {
+        throw ModelFileError(label, "tensor " + in_quotes(name) + " holds NaN or Inf (value " +
+                                        std::to_string(i) + ")");
+      }
+    }
+  };
   for (const ParameterInfo& p : graph.parameter_info()) {
     const TensorEntry& t = tensors.at(p.name);
     source.read(data_start + t.begin, params.data + p.offset, p.size() * sizeof(T));
+    check_finite(p.name, params.data + p.offset, p.size());
   }
   if (file.optimizer) {
     for (const std::string& name : state) {
       const TensorEntry& t = tensors.at(optimizer_prefix + name);
       std::vector<T> values(params.size);
       source.read(data_start + t.begin, values.data(), values.size() * sizeof(T));
+      check_finite(optimizer_prefix + name, values.data(), values.size());
       file.optimizer->buffers.emplace_back(name, std::move(values));
     }
     try {
@@ -836,6 +847,16 @@ void save(const std::string& path, const Graph<T>& graph, const std::string& kin
           const Optimizer* optimizer, const std::string& extra) {
   if (kind.empty()) throw ModelFileError(path, "cannot be saved with an empty kind");
   const GraphPlan& plan = graph.plan();
+  // load refuses such a file: better to keep the previous one than to write it.
+  const Span<const T> values = graph.parameters();
+  for (const ParameterInfo& p : plan.parameters) {
+    for (std::size_t i = p.offset; i < p.offset + p.size(); ++i) {
+      if (!std::isfinite(values[i])) {
+        throw ModelFileError(path, "not saved: parameter " + in_quotes(p.name) +
+                                       " holds NaN or Inf");
+      }
+    }
+  }
 
   json description = {{"format_version", model_file_version},
                       {"kind", kind},

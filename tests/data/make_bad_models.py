@@ -193,6 +193,12 @@ def main() -> None:
     case("missing_tensor", model(tensors=[t for t in base_tensors() if t[0] != "y.b"]), "has no tensor 'y.b'")
     case("extra_tensor", model(tensors=base_tensors() + [("z.W", [2], bytes(8))]),
          "neither a parameter of the architecture nor an optimizer buffer")
+    nan_weight = [(n, s, struct.pack("<f", float("nan")) + d[4:]) if n == "h.W" else (n, s, d)
+                  for n, s, d in base_tensors()]
+    case("nan_weight", model(tensors=nan_weight), "tensor 'h.W' holds NaN or Inf")
+    inf_moment = [(n, s, d[:-4] + struct.pack("<f", float("inf"))) if n == "__optimizer__.v" else (n, s, d)
+                  for n, s, d in base_tensors()]
+    case("inf_optimizer_moment", model(tensors=inf_moment), "tensor '__optimizer__.v' holds NaN or Inf")
     # The optimizer.
     short_m = [(n, [COUNT - 1], d[:-4]) if n == "__optimizer__.m" else (n, s, d) for n, s, d in base_tensors()]
     case("optimizer_buffer_wrong_length", model(tensors=short_m), "the optimizer needs [26]")

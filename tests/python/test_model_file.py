@@ -478,3 +478,17 @@ def test_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(bn.ModelFileError):
         bn.load(tmp_path)  # a folder is not a model file
     assert not os.path.exists(path)
+
+
+def test_a_network_with_nan_weights_is_not_saved_and_the_old_file_stays(tmp_path: Path) -> None:
+    """load refuses NaN or infinite weights, so save refuses to write them: the previous file
+    is kept."""
+    net = bn.Sequential([bn.Dense(2)], input_dim=2, seed=0)
+    path = tmp_path / "net.safetensors"
+    net.save(path)
+    before = path.read_bytes()
+    net.parameters()["0.W"][0, 0] = np.nan
+    with pytest.raises(bn.ModelFileError, match="parameter '0.W' holds NaN or Inf"):
+        net.save(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.safetensors"]
