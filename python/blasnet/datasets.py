@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -80,3 +81,27 @@ def cake_linear_accuracy(X: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> fl
     """
     predicted = (X[:, 0] + X[:, 1] >= 0).astype(np.int64)
     return float(np.mean(predicted == y))
+
+
+def load_digits() -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """1797 handwritten digits shipped with blasnet: the test part of the UCI *Optical
+    Recognition of Handwritten Digits* data (Alpaydin & Kaynak, 1998; CC BY 4.0 — see
+    ``blasnet/data/README.md``).
+
+    Returns
+    -------
+    X : ndarray of shape (1797, 64), float64
+        Each row an 8×8 image, row by row, of pixel counts 0–16 (divide by 16 for [0, 1]).
+    y : ndarray of shape (1797,), int64
+        The digit, 0–9.
+
+    Examples
+    --------
+    >>> X, y = load_digits()
+    >>> X.shape, y.shape, int(X.max()), sorted(set(y.tolist())) == list(range(10))
+    ((1797, 64), (1797,), 16, True)
+    """
+    with resources.files("blasnet").joinpath("data/digits.npz").open("rb") as file:
+        archive = np.load(file)
+        images, labels = archive["images"], archive["labels"]
+    return images.astype(np.float64), labels.astype(np.int64)
