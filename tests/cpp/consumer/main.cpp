@@ -3,6 +3,7 @@
 
 #include <blasnet/blasnet.hpp>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 namespace {
@@ -26,7 +27,19 @@ bool learns_xor() {
   for (std::size_t j = 0; j < 4; ++j) correct += (y(0, j) > 0.5) == (T[j] > 0.5);
   std::printf("blasnet consumer: XOR loss %.4f, %d/4 correct (%s)\n", history.back(), correct,
               blasnet::blas_config());
-  return correct == 4;
+
+  // Saved and loaded again, the network predicts the same numbers from another thread's scratch.
+  const std::string path = "consumer_xor.safetensors";
+  blasnet::save(path, net, &sgd);
+  const blasnet::Network<double> loaded = blasnet::load_network<double>(path);
+  std::remove(path.c_str());
+  std::vector<double> again(4);
+  blasnet::InferenceScratch<double> scratch;
+  loaded.predict(x, blasnet::MatrixView<double>(again.data(), 1, 4), scratch);
+  bool same = true;
+  for (std::size_t j = 0; j < 4; ++j) same = same && again[j] == y(0, j);
+  std::printf("blasnet consumer: saved, loaded and predicted again: %s\n", same ? "equal" : "DIFFERENT");
+  return correct == 4 && same;
 }
 
 bool learns_tied_autoencoder() {
