@@ -1,0 +1,122 @@
+"""Pictures of training: loss curves, and the decision regions of a 2-D classifier (the note's
+cake and XOR, as in its Figures 1 and 4).
+
+matplotlib is an optional extra (``pip install 'blasnet[plot]'``), imported when a picture is
+drawn, never before.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from .history import History
+
+
+class _Predicts(Protocol):
+    def predict(self, X: npt.ArrayLike) -> np.ndarray[Any, Any]: ...
+
+
+def _pyplot() -> Any:
+    try:
+        matplotlib = importlib.import_module("matplotlib")
+    except ImportError as error:
+        raise ImportError(
+            "blasnet's plots need matplotlib: pip install 'blasnet[plot]' (or matplotlib)"
+        ) from error
+    matplotlib.use("Agg")
+    return importlib.import_module("matplotlib.pyplot")
+
+
+def plot_history(history: History, path: str | os.PathLike[str]) -> None:
+    """Training loss per epoch, and the validation loss when there is one, on a log scale;
+    written to ``path`` as PNG.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from blasnet import History
+    >>> from blasnet.plots import plot_history
+    >>> path = os.path.join(tempfile.mkdtemp(), "loss.png")
+    >>> plot_history(History(loss=[0.7, 0.4, 0.2], val_loss=[0.8, 0.5, 0.3]), path)
+    >>> os.path.getsize(path) > 0
+    True
+    """
+    if not history.loss:
+        raise ValueError("the history has no epochs to plot")
+    pyplot = _pyplot()
+    figure, ax = pyplot.subplots(figsize=(6, 4))
+    epochs = np.arange(1, history.epochs + 1)
+    ax.plot(epochs, history.loss, label="training loss")
+    if history.val_loss:
+        ax.plot(epochs[: len(history.val_loss)], history.val_loss, label="validation loss")
+    if history.best_epoch is not None:
+        ax.axvline(history.best_epoch + 1, color="grey", linestyle=":", label="best epoch")
+    positive = all(v > 0 for v in history.loss + history.val_loss)
+    if positive:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("J")
+    ax.legend()
+    figure.tight_layout()
+    figure.savefig(os.fspath(path), dpi=120)
+    pyplot.close(figure)
+
+
+def plot_decision_regions(
+    model: _Predicts,
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    path: str | os.PathLike[str],
+    title: str = "",
+    resolution: int = 200,
+) -> None:
+    """The classes a 2-D classifier assigns over the plane around the data, with the samples on
+    top; written to ``path`` as PNG. ``model.predict`` gives one row of outputs per point: the
+    class is the largest output, or, with a single output, whether it exceeds 0.5.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import blasnet as bn
+    >>> from blasnet.plots import plot_decision_regions
+    >>> X, y = bn.datasets.xor()
+    >>> net = bn.Sequential([bn.Dense(4, activation="tanh"), bn.Dense(1, activation="sigmoid")],
+    ...                     input_dim=2, seed=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "xor.png")
+    >>> plot_decision_regions(net, X, y, path, title="XOR")
+    >>> os.path.getsize(path) > 0
+    True
+    """
+    points = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(y)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"X must have shape (n_samples, 2), got {points.shape}")
+    if labels.shape != (points.shape[0],):
+        raise ValueError(f"y must have shape ({points.shape[0]},), got {labels.shape}")
+    if resolution < 2:
+        raise ValueError(f"resolution must be at least 2, got {resolution}")
+    low, high = points.min(axis=0), points.max(axis=0)
+    margin = 0.1 * np.maximum(high - low, 1e-9) + 0.25
+    u = np.linspace(low[0] - margin[0], high[0] + margin[0], resolution)
+    v = np.linspace(low[1] - margin[1], high[1] + margin[1], resolution)
+    grid_u, grid_v = np.meshgrid(u, v)
+    outputs = np.asarray(model.predict(np.column_stack([grid_u.ravel(), grid_v.ravel()])))
+    regions = (outputs[:, 0] > 0.5) if outputs.shape[1] == 1 else outputs.argmax(axis=1)
+
+    pyplot = _pyplot()
+    figure, ax = pyplot.subplots(figsize=(5, 5))
+    ax.contourf(grid_u, grid_v, regions.reshape(grid_u.shape).astype(float), alpha=0.3,
+                cmap="coolwarm")
+    ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="coolwarm", edgecolors="k", s=25)
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
+    if title:
+        ax.set_title(title)
+    figure.tight_layout()
+    figure.savefig(os.fspath(path), dpi=120)
+    pyplot.close(figure)
