@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
 
 from . import _core, demo
 from .bench import command as bench_command
+from .cli_data import class_labels, default_task, read_data
+from .history import EpochRecord
+from .io import load
+from .sequential import Sequential
+from .training import EarlyStopping
+
+#: What a user's data or files can raise: printed as one line, without a traceback.
+_USER_ERRORS = (OSError, ValueError, KeyError, FloatingPointError)
 
 
 def _positive_seed(text: str) -> int:
@@ -78,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench_command.add_arguments(bench_parser)
 
+    _add_train(commands)
+    _add_predict(commands)
+    _add_evaluate(commands)
+
     commands.add_parser(
         "info",
         help="show the version and the BLAS library in use",
@@ -86,9 +102,253 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DATA_HELP = ("a CSV file with a header row, every cell numeric, or an NPZ file (name ending "
+              "in .npz) with the features in an array X")
+_CLASSES_NOTE = ("Classification needs the target to hold integer class labels 0, 1, ..., k-1: "
+                 "the model file keeps no table of class names, so predictions are these labels.")
+
+
+def _hidden_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 64,64, got {text!r}") from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
+    return sizes
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_train(commands: Any) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train a network on a CSV or NPZ file and write a model file",
+        description="Trains a stack of dense layers on DATA and saves it, with the optimizer's "
+        "state, to the model file --out (written atomically). The target column (CSV) or array "
+        "(NPZ) is --target; every other CSV column is a feature. " + _CLASSES_NOTE + " A "
+        "classifier ends in a softmax layer trained on softmax_cross_entropy; a regressor in an "
+        "identity layer trained on mse.",
+    )
+    train.add_argument("data", metavar="DATA", help=_DATA_HELP)
+    train.add_argument("--target", required=True, metavar="COLUMN",
+                       help="the target column of a CSV, or the target array of an NPZ (e.g. y)")
+    train.add_argument("--out", required=True, metavar="MODEL", help="the model file to write")
+    train.add_argument("--task", choices=["classify", "regress"],
+                       help="default: classify if the targets are integers 0..k-1 with at most "
+                       "20 distinct values, else regress")
+    train.add_argument("--hidden", type=_hidden_sizes, default=[64, 64], metavar="SIZES",
+                       help="units of the hidden layers, comma-separated; '' for none "
+                       "(default 64,64)")
+    train.add_argument("--activation", default="relu",
+                       help="activation of the hidden layers (default relu)")
+    train.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
+    train.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    train.add_argument("--momentum", type=float, default=0.9,
+                       help="momentum of sgd (default 0.9)")
+    train.add_argument("--epochs", type=_positive_int, default=100)
+    train.add_argument("--batch-size", type=_positive_int, default=32)
+    train.add_argument("--validation", type=_fraction, default=0.1, metavar="FRACTION",
+                       help="share of the samples held out for validation (default 0.1; 0: none)")
+    train.add_argument("--patience", type=_positive_int, metavar="N",
+                       help="stop when the validation loss has not improved for N epochs, "
+                       "keeping the best weights")
+    train.add_argument("--seed", type=_positive_seed, default=0,
+                       help="seed of the weights, the split and the shuffling (default 0)")
+    train.add_argument("--dtype", choices=["float32", "float64"], default="float64")
+    shown = train.add_mutually_exclusive_group()
+    shown.add_argument("--table", dest="progress", action="store_false",
+                       help="print a line per epoch (the default)")
+    shown.add_argument("--progress", dest="progress", action="store_true",
+                       help="show a progress bar instead of the table")
+    train.set_defaults(progress=False)
+
+
+def _add_predict(commands: Any) -> None:
+    predict = commands.add_parser(
+        "predict",
+        help="write a model's predictions for a CSV or NPZ file as CSV",
+        description="Writes one CSV row per sample of DATA: the class label (column 'label') "
+        "for a classifier, with --proba also the probability of each class (p0, p1, ...); the "
+        "output (column 'prediction', or y0, y1, ... for several) for a regressor. "
+        "The features must be laid out as in training.",
+    )
+    predict.add_argument("model", metavar="MODEL", help="a model file written by blasnet train")
+    predict.add_argument("data", metavar="DATA", help=_DATA_HELP)
+    predict.add_argument("--target", metavar="COLUMN",
+                         help="a CSV column to ignore (the training target), if present")
+    predict.add_argument("--out", metavar="FILE", help="write here instead of to stdout")
+    predict.add_argument("--proba", action="store_true",
+                         help="add the class probabilities (classifiers)")
+
+
+def _add_evaluate(commands: Any) -> None:
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="print a model's loss, accuracy and confusion matrix on labelled data",
+        description="Prints the loss on DATA; for a classifier also the accuracy and the "
+        "confusion matrix (rows: true class, columns: predicted), for a regressor the RMSE. "
+        + _CLASSES_NOTE,
+    )
+    evaluate.add_argument("model", metavar="MODEL", help="a model file written by blasnet train")
+    evaluate.add_argument("data", metavar="DATA", help=_DATA_HELP)
+    evaluate.add_argument("--target", required=True, metavar="COLUMN",
+                          help="the target column of a CSV, or the target array of an NPZ")
+
+
+def _epoch_table(out: TextIO) -> Any:
+    """A callback printing one row per epoch under a header."""
+    print(f"{'epoch':>5}  {'loss':>10}  {'val_loss':>10}  {'accuracy':>8}  {'val_acc':>8}  "
+          f"{'seconds':>8}", file=out)
+
+    def cell(value: float | None, width: int, spec: str) -> str:
+        return f"{'-':>{width}}" if value is None else f"{value:>{width}{spec}}"
+
+    def show(record: EpochRecord) -> None:
+        print(f"{record.epoch + 1:>5}  {cell(record.loss, 10, '.4g')}  "
+              f"{cell(record.val_loss, 10, '.4g')}  {cell(record.accuracy, 8, '.3f')}  "
+              f"{cell(record.val_accuracy, 8, '.3f')}  {cell(record.seconds, 8, '.4f')}",
+              file=out)
+
+    return show
+
+
+def _train(args: argparse.Namespace, out: TextIO) -> int:
+    X, y = read_data(args.data, args.target, need_target=True)
+    assert y is not None
+    task = args.task or default_task(y)
+    layers = [_core.Dense(size, activation=args.activation) for size in args.hidden]
+    targets: np.ndarray[Any, Any]
+    if task == "classify":
+        targets = class_labels(y, args.data)
+        n_classes = max(int(targets.max()) + 1, 2)
+        layers.append(_core.Dense(n_classes, activation="softmax"))
+        loss = "softmax_cross_entropy"
+        kind = f"classifier of {n_classes} classes"
+    else:
+        targets = y.reshape(len(y), -1)
+        layers.append(_core.Dense(targets.shape[1]))
+        loss = "mse"
+        kind = f"regressor of {targets.shape[1]} output{'s' if targets.shape[1] > 1 else ''}"
+    net = Sequential(layers, input_dim=X.shape[1], dtype=args.dtype, seed=args.seed)
+    optimizer: _core.Optimizer = (
+        _core.Adam(lr=args.lr) if args.optimizer == "adam"
+        else _core.SGD(lr=args.lr, momentum=args.momentum)
+    )
+    print(f"training a {kind} on {X.shape[0]} samples of {X.shape[1]} features", file=out)
+    started = time.perf_counter()
+    history = net.fit(
+        X, targets, loss, optimizer, epochs=args.epochs, batch_size=args.batch_size,
+        seed=args.seed, validation_fraction=args.validation or None,
+        early_stopping=EarlyStopping(patience=args.patience) if args.patience else None,
+        callbacks=() if args.progress else (_epoch_table(out),), verbose=args.progress,
+    )
+    net.save(args.out, optimizer=optimizer)
+    print(f"{history.epochs} epochs in {time.perf_counter() - started:.2f} s, final loss "
+          f"{history.loss[-1]:.4g}; wrote {args.out}", file=out)
+    return 0
+
+
+def _load_sequential(path: str) -> tuple[Sequential, bool]:
+    """The model in ``path`` and whether it is a classifier (ends in softmax)."""
+    model = load(path)
+    if not isinstance(model, Sequential):
+        raise ValueError(f"{path}: holds a {type(model).__name__}; the command line runs "
+                         "models written by blasnet train")
+    return model, model.layers[-1][3] == "softmax"
+
+
+def _features(net: Sequential, X: np.ndarray[Any, Any], path: str) -> np.ndarray[Any, Any]:
+    if X.shape[1] != net.input_dim:
+        raise ValueError(f"{path}: {X.shape[1]} feature columns, the model expects "
+                         f"{net.input_dim} (give --target to drop the target column)")
+    return X
+
+
+def _predict(args: argparse.Namespace, out: TextIO) -> int:
+    net, classifier = _load_sequential(args.model)
+    X, _ = read_data(args.data, args.target, need_target=False)
+    outputs = net.predict(_features(net, X, args.data))
+    if classifier:
+        header = ["label"] + ([f"p{k}" for k in range(outputs.shape[1])] if args.proba else [])
+        rows = [[str(int(np.argmax(row)))] + ([f"{p:.6g}" for p in row] if args.proba else [])
+                for row in outputs]
+    else:
+        header = ["prediction"] if outputs.shape[1] == 1 else [
+            f"y{k}" for k in range(outputs.shape[1])]
+        rows = [[f"{v:.10g}" for v in row] for row in outputs]
+    text = "".join(",".join(row) + "\n" for row in [header, *rows])
+    if args.out is None:
+        out.write(text)
+    else:
+        with open(args.out, "w", encoding="utf-8") as file:
+            file.write(text)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    net, classifier = _load_sequential(args.model)
+    X, y = read_data(args.data, args.target, need_target=True)
+    assert y is not None
+    X = _features(net, X, args.data)
+    print(f"{X.shape[0]} samples", file=out)
+    if not classifier:
+        targets = y.reshape(len(y), -1)
+        if targets.shape[1] != net.output_dim:
+            raise ValueError(f"{args.data}: {targets.shape[1]} target columns, the model has "
+                             f"{net.output_dim} outputs")
+        loss = net.evaluate(X, targets, "mse")
+        rmse = float(np.sqrt(np.mean((net.predict(X) - targets) ** 2)))
+        print(f"loss (mse): {loss:.6g}", file=out)
+        print(f"RMSE: {rmse:.6g}", file=out)
+        return 0
+    k = net.output_dim
+    labels = class_labels(y, args.data, k)
+    predicted = np.argmax(net.predict(X), axis=1)
+    print(f"loss (softmax_cross_entropy): {net.evaluate(X, labels, 'softmax_cross_entropy'):.6g}",
+          file=out)
+    print(f"accuracy: {np.mean(predicted == labels):.4f}", file=out)
+    confusion = np.zeros((k, k), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    width = max(len(str(confusion.max())), len(str(k - 1)) + 5)
+    print("confusion matrix (rows: true class, columns: predicted):", file=out)
+    print(" " * 6 + "".join(f"{'pred ' + str(j):>{width + 1}}" for j in range(k)), file=out)
+    for i in range(k):
+        print(f"{'true ' + str(i):<6}" + "".join(f"{n:>{width + 1}}" for n in confusion[i]),
+              file=out)
+    return 0
+
+
+_DATA_COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns the process's exit status."""
+    """Runs the command line; returns the process's exit status.
+
+    A user's mistake in ``train``, ``predict`` or ``evaluate`` — a missing or unreadable
+    file, a missing column, a non-numeric cell, a wrong number of features, a corrupt model
+    file — prints one line ``blasnet: error: ...`` on stderr and returns 2.
+    """
     args = build_parser().parse_args(argv)
+    if args.command in _DATA_COMMANDS:
+        try:
+            return _DATA_COMMANDS[args.command](args, sys.stdout)
+        except _USER_ERRORS as error:
+            message = " ".join(str(error).split()) or type(error).__name__
+            print(f"blasnet: error: {message}", file=sys.stderr)
+            return 2
     if args.command == "demo":
         demo.run(sys.stdout, dtype=args.dtype, seed=args.seed)
         return 0

@@ -6,8 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import blasnet as bn
 from blasnet import cli
 
 
@@ -27,7 +29,9 @@ def test_demo_in_float32(capsys: pytest.CaptureFixture[str]) -> None:
     assert "float32" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["info", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["info", "--help"],
+                                  ["bench", "--help"], ["train", "--help"],
+                                  ["predict", "--help"], ["evaluate", "--help"]])
 def test_help_everywhere(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)
@@ -67,3 +71,201 @@ def test_cmake_dir_points_at_the_installed_cmake_package() -> None:
     package = folder.parent
     assert (package / "include" / "blasnet" / "blasnet.hpp").is_file()
     assert list((package / "lib").glob("libblasnet.a"))
+
+
+# --- train, predict, evaluate -------------------------------------------------------------
+
+
+@pytest.fixture
+def cake_csv(tmp_path: Path) -> Path:
+    """The two-class cake as CSV, the label between the two feature columns."""
+    X, y = bn.datasets.cake(n_samples=120, spread=0.3, seed=0)
+    path = tmp_path / "cake.csv"
+    rows = "".join(f"{float(a)!r},{label},{float(b)!r}\n" for (a, b), label in zip(X, y))
+    path.write_text("x1,label,x2\n" + rows)
+    return path
+
+
+@pytest.fixture
+def line_npz(tmp_path: Path) -> Path:
+    """A regression: y = 2·x1 − x2 as arrays X and y."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(80, 2))
+    path = tmp_path / "line.npz"
+    np.savez(path, X=X, y=2 * X[:, 0] - X[:, 1])
+    return path
+
+
+def _train_cake(cake_csv: Path, model: Path, *extra: str) -> int:
+    return cli.main(["train", str(cake_csv), "--target", "label", "--out", str(model),
+                     "--hidden", "8", "--lr", "0.05", "--epochs", "30", *extra])
+
+
+def test_train_writes_a_classifier_and_prints_a_table(
+    cake_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "cake.safetensors"
+    assert _train_cake(cake_csv, model) == 0
+    out = capsys.readouterr().out
+    assert "classifier of 2 classes on 120 samples of 2 features" in out
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["epoch", "loss"])
+    assert [line.split()[0] for line in lines[header + 1:header + 31]] == [
+        str(k) for k in range(1, 31)]
+    net = bn.load(model)
+    assert isinstance(net, bn.Sequential)
+    assert [layer[1:] for layer in net.layers] == [(2, 8, "relu"), (8, 2, "softmax")]
+    assert net.optimizer is not None and net.optimizer.steps > 0
+
+
+def test_predict_writes_one_row_per_sample(
+    cake_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model, preds = tmp_path / "cake.safetensors", tmp_path / "preds.csv"
+    assert _train_cake(cake_csv, model, "--progress") == 0
+    capsys.readouterr()
+    assert cli.main(["predict", str(model), str(cake_csv), "--target", "label",
+                     "--out", str(preds), "--proba"]) == 0
+    lines = preds.read_text().splitlines()
+    assert lines[0] == "label,p0,p1" and len(lines) == 1 + 120
+    table = np.loadtxt(preds, delimiter=",", skiprows=1)
+    truth = np.loadtxt(cake_csv, delimiter=",", skiprows=1)[:, 1]
+    assert np.allclose(table[:, 1] + table[:, 2], 1.0, atol=1e-5)
+    assert np.array_equal(table[:, 0], np.argmax(table[:, 1:], axis=1))
+    assert np.mean(table[:, 0] == truth) > 0.95  # well-separated cake, 30 epochs
+    # Without --out, the same labels go to stdout.
+    assert cli.main(["predict", str(model), str(cake_csv), "--target", "label"]) == 0
+    stdout = capsys.readouterr().out.splitlines()
+    assert stdout[0] == "label" and [int(v) for v in stdout[1:]] == table[:, 0].astype(int).tolist()
+
+
+def test_evaluate_prints_accuracy_and_confusion_matrix(
+    cake_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "cake.safetensors"
+    assert _train_cake(cake_csv, model) == 0
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(model), str(cake_csv), "--target", "label"]) == 0
+    out = capsys.readouterr().out
+    net = bn.load(model)
+    assert isinstance(net, bn.Sequential)
+    data = np.loadtxt(cake_csv, delimiter=",", skiprows=1)
+    X, y = data[:, [0, 2]], data[:, 1].astype(np.int64)
+    predicted = np.argmax(net.predict(X), axis=1)
+    loss = net.evaluate(X, y, "softmax_cross_entropy")
+    assert f"loss (softmax_cross_entropy): {loss:.6g}" in out
+    assert f"accuracy: {np.mean(predicted == y):.4f}" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("true ")]
+    confusion = [[int(n) for n in row[2:]] for row in rows]
+    expected = [[int(np.sum((y == i) & (predicted == j))) for j in range(2)] for i in range(2)]
+    assert confusion == expected and sum(map(sum, confusion)) == 120
+
+
+def test_regression_from_npz(
+    line_npz: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "line.safetensors"
+    assert cli.main(["train", str(line_npz), "--target", "y", "--out", str(model),
+                     "--hidden", "", "--lr", "0.1", "--epochs", "200", "--validation", "0",
+                     "--optimizer", "sgd", "--momentum", "0.5"]) == 0
+    assert "regressor of 1 output" in capsys.readouterr().out
+    net = bn.load(model)
+    assert isinstance(net, bn.Sequential)
+    assert net.layers[-1][3] == "identity"
+    assert np.allclose(net.parameters()["0.W"], [[2.0, -1.0]], atol=1e-3)
+    assert cli.main(["evaluate", str(model), str(line_npz), "--target", "y"]) == 0
+    out = capsys.readouterr().out
+    rmse = float(out.split("RMSE: ")[1].split()[0])
+    assert rmse < 1e-3 and "loss (mse)" in out and "accuracy" not in out
+    assert cli.main(["predict", str(model), str(line_npz)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    with np.load(line_npz) as data:
+        y = data["y"]
+    assert lines[0] == "prediction" and np.allclose([float(v) for v in lines[1:]], y, atol=1e-3)
+
+
+def test_task_defaults_to_regression_for_real_targets(
+    cake_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """x2 is real-valued: --target x2 trains a regressor on x1 and label."""
+    assert cli.main(["train", str(cake_csv), "--target", "x2", "--out", str(tmp_path / "m"),
+                     "--epochs", "2"]) == 0
+    assert "regressor" in capsys.readouterr().out
+
+
+def _expect_one_line_error(
+    argv: list[str], capsys: pytest.CaptureFixture[str], *words: str
+) -> None:
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    err_lines = captured.err.splitlines()
+    assert len(err_lines) == 1, captured.err
+    assert err_lines[0].startswith("blasnet: error: ") and "Traceback" not in captured.err
+    for word in words:
+        assert word in err_lines[0]
+
+
+def test_bad_inputs_give_one_line_and_exit_2(
+    cake_csv: Path, line_npz: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "cake.safetensors"
+    assert _train_cake(cake_csv, model, "--epochs", "2") == 0
+    capsys.readouterr()
+    out = str(tmp_path / "never.safetensors")
+    missing = str(tmp_path / "missing.csv")
+    _expect_one_line_error(["train", missing, "--target", "label", "--out", out], capsys,
+                           "missing.csv")
+    _expect_one_line_error(["train", str(cake_csv), "--target", "colour", "--out", out],
+                           capsys, "no column 'colour'", "x1, label, x2")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x1,label,x2\n0.5,1,0.25\n0.5,0,cherry\n")
+    _expect_one_line_error(["train", str(bad), "--target", "label", "--out", out], capsys,
+                           "line 3", "'x2'", "'cherry' is not a number")
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("x1,label,x2\n0.5,1\n")
+    _expect_one_line_error(["train", str(ragged), "--target", "label", "--out", out], capsys,
+                           "line 2", "2 cells")
+    _expect_one_line_error(["train", str(line_npz), "--target", "y", "--task", "classify",
+                            "--out", out], capsys, "integer class labels")
+    _expect_one_line_error(["train", str(line_npz), "--target", "z", "--out", out], capsys,
+                           "no array 'z'")
+    not_npz = tmp_path / "text.npz"
+    not_npz.write_text("hello")
+    _expect_one_line_error(["train", str(not_npz), "--target", "y", "--out", out], capsys,
+                           "not a readable NPZ")
+    assert not Path(out).exists()
+    # The target column left in: three features for a model of two.
+    _expect_one_line_error(["predict", str(model), str(cake_csv)], capsys,
+                           "3 feature columns", "expects 2")
+    _expect_one_line_error(["evaluate", str(model), str(cake_csv), "--target", "x1"], capsys,
+                           "integer class labels")
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(model.read_bytes()[:40])
+    _expect_one_line_error(["predict", str(corrupt), str(cake_csv), "--target", "label"], capsys,
+                           "corrupt.safetensors")
+    _expect_one_line_error(["evaluate", str(cake_csv), str(cake_csv), "--target", "label"],
+                           capsys, "cake.csv")
+    _expect_one_line_error(["predict", str(tmp_path / "none.safetensors"), str(cake_csv)],
+                           capsys, "none.safetensors")
+
+
+def test_missing_target_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "data.csv", "--out", "m"])
+    assert exit_info.value.code == 2
+    assert "--target" in capsys.readouterr().err
+
+
+def test_train_and_errors_through_the_module_entry_point(cake_csv: Path, tmp_path: Path) -> None:
+    """``python -m blasnet``: a run trains and saves; a bad column is one line, exit 2."""
+    model = tmp_path / "m.safetensors"
+    done = subprocess.run([sys.executable, "-m", "blasnet", "train", str(cake_csv), "--target",
+                           "label", "--out", str(model), "--epochs", "2", "--hidden", "4"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert model.is_file()
+    failed = subprocess.run([sys.executable, "-m", "blasnet", "evaluate", str(model),
+                             str(cake_csv), "--target", "flavour"], capture_output=True, text=True)
+    assert failed.returncode == 2
+    assert failed.stderr.splitlines() == [
+        f"blasnet: error: {cake_csv}: no column 'flavour' (columns: x1, label, x2)"]
