@@ -27,8 +27,8 @@ from .training import (
     class_weight_samples,
     combine_weights,
     early_stopping_args,
+    hold_out,
     run,
-    validation_split,
 )
 
 
@@ -647,12 +647,7 @@ class Graph:
             X_val = self._converted_inputs(self._input_list(validation_data[0]))
             T_val = self._converted_targets(self._target_list(validation_data[1]))
         elif validation_fraction is not None:
-            train, held_out = validation_split(n, validation_fraction, shuffle_seed)
-            X_val = [x[held_out] for x in X]
-            T_val = [None if t is None else t[held_out] for t in T]
-            X = [x[train] for x in X]
-            T = [None if t is None else t[train] for t in T]
-            weights = None if weights is None else np.ascontiguousarray(weights[train])
+            X, T, weights, X_val, T_val = hold_out(X, T, weights, validation_fraction, shuffle_seed)
         epochs_ = as_count(epochs, "epochs")
         batch_size_ = as_count(batch_size, "batch_size")
         stopping = early_stopping_args(early_stopping)

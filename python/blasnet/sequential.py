@@ -21,8 +21,8 @@ from .training import (
     class_weight_samples,
     combine_weights,
     early_stopping_args,
+    hold_out,
     run,
-    validation_split,
 )
 
 
@@ -396,10 +396,9 @@ class Sequential:
                 validation_data[1], loss, "T_val"
             )
         elif validation_fraction is not None:
-            train, held_out = validation_split(n, validation_fraction, shuffle_seed)
-            X_val, T_val = X_[held_out], T_[held_out]
-            X_, T_ = X_[train], T_[train]
-            weights = None if weights is None else np.ascontiguousarray(weights[train])
+            [X_], [T_], weights, [X_val], [T_val] = hold_out(
+                [X_], [T_], weights, validation_fraction, shuffle_seed
+            )
         epochs_ = as_count(epochs, "epochs")
         batch_size_ = as_count(batch_size, "batch_size")
         stopping = early_stopping_args(early_stopping)

@@ -8,7 +8,7 @@ import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Optional, TypeVar, Union
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from .history import EpochRecord, History
 Callback = Callable[[EpochRecord], Union[bool, None]]
 
 NonFiniteError = _core.NonFiniteError
+
+# Converted targets: an array, or None for an output whose targets are one of its inputs.
+TargetArray = TypeVar("TargetArray", np.ndarray[Any, Any], Optional[np.ndarray[Any, Any]])
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,31 @@ def validation_split(
         )
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def hold_out(
+    inputs: list[np.ndarray[Any, Any]],
+    targets: list[TargetArray],
+    weights: np.ndarray[Any, Any] | None,
+    fraction: float,
+    seed: int,
+) -> tuple[
+    list[np.ndarray[Any, Any]],
+    list[TargetArray],
+    np.ndarray[Any, Any] | None,
+    list[np.ndarray[Any, Any]],
+    list[TargetArray],
+]:
+    """Splits converted data for ``validation_fraction``: (training inputs, training targets,
+    training weights, validation inputs, validation targets), chosen by :func:`validation_split`.
+    A None target (one taken from an input) stays None on both sides."""
+    train, held = validation_split(inputs[0].shape[0], fraction, seed)
+
+    def rows(arrays: list[Any], which: np.ndarray[Any, Any]) -> list[Any]:
+        return [None if a is None else a[which] for a in arrays]
+
+    kept = None if weights is None else np.ascontiguousarray(weights[train])
+    return rows(inputs, train), rows(targets, train), kept, rows(inputs, held), rows(targets, held)
 
 
 def combine_weights(
