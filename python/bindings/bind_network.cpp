@@ -20,6 +20,27 @@ namespace py = pybind11;
 namespace blasnet::python {
 namespace {
 
+// One batch of a network call, viewed in place: X, its targets for the call's loss, and sample
+// weights if given. batch() points at these members, so it lives as long as the call.
+template <typename T>
+struct NetworkBatch {
+  NetworkBatch(py::handle X, py::handle targets, std::string_view loss_name,
+               py::handle weights = py::none())
+      : x(as_columns<T>(X)),
+        loss(parse_loss(loss_name)),
+        t(as_targets<T>(targets, loss)),
+        w(as_weights<T>(weights)) {}
+  NetworkBatch(const NetworkBatch&) = delete;
+  NetworkBatch& operator=(const NetworkBatch&) = delete;
+
+  Batch<T> batch() const { return {{&x, 1}, {&t, 1}, w}; }
+
+  MatrixView<const T> x;
+  Loss loss;
+  Targets<T> t;
+  const T* w;
+};
+
 template <typename T>
 void bind_network_type(py::module_& m, const char* name) {
   using Shared = Guarded<Network<T>>;
@@ -78,41 +99,32 @@ void bind_network_type(py::module_& m, const char* name) {
       .def("evaluate",
            [](Shared& s, py::handle X, py::handle T_, std::string_view loss,
               py::handle sample_weight) {
-             const MatrixView<const T> x = as_columns<T>(X);
-             const Loss l = parse_loss(loss);
-             const Targets<T> t = as_targets<T>(T_, l);
-             const T* w = as_weights<T>(sample_weight);
+             const NetworkBatch<T> b(X, T_, loss, sample_weight);
              py::gil_scoped_release release;
              Lock lock(s.busy);
-             s.model.graph().set_loss(0, l);
-             return s.model.graph().evaluate({{&x, 1}, {&t, 1}, w});
+             s.model.graph().set_loss(0, b.loss);
+             return s.model.graph().evaluate(b.batch());
            },
            py::arg("X"), py::arg("T"), py::arg("loss"), py::arg("sample_weight") = py::none())
       .def("backward",
            [](Shared& s, py::handle X, py::handle T_, std::string_view loss,
               py::handle sample_weight) {
-             const MatrixView<const T> x = as_columns<T>(X);
-             const Loss l = parse_loss(loss);
-             const Targets<T> t = as_targets<T>(T_, l);
-             const T* w = as_weights<T>(sample_weight);
+             const NetworkBatch<T> b(X, T_, loss, sample_weight);
              py::gil_scoped_release release;
              Lock lock(s.busy);
-             s.model.graph().set_loss(0, l);
-             return s.model.graph().backward({{&x, 1}, {&t, 1}, w});
+             s.model.graph().set_loss(0, b.loss);
+             return s.model.graph().backward(b.batch());
            },
            py::arg("X"), py::arg("T"), py::arg("loss"), py::arg("sample_weight") = py::none())
       .def("train_step",
            [](Shared& s, py::handle X, py::handle T_, std::string_view loss,
               Optimizer& optimizer, py::handle sample_weight) {
-             const MatrixView<const T> x = as_columns<T>(X);
-             const Loss l = parse_loss(loss);
-             const Targets<T> t = as_targets<T>(T_, l);
-             const T* w = as_weights<T>(sample_weight);
+             const NetworkBatch<T> b(X, T_, loss, sample_weight);
              py::gil_scoped_release release;
              Lock lock(s.busy);
-             if (w == nullptr) return train_step(s.model, x, l, t, optimizer);
-             s.model.graph().set_loss(0, l);
-             return train_step(s.model.graph(), {{&x, 1}, {&t, 1}, w}, optimizer);
+             if (b.w == nullptr) return train_step(s.model, b.x, b.loss, b.t, optimizer);
+             s.model.graph().set_loss(0, b.loss);
+             return train_step(s.model.graph(), b.batch(), optimizer);
            },
            py::arg("X"), py::arg("T"), py::arg("loss"), py::arg("optimizer"),
            py::arg("sample_weight") = py::none())
@@ -123,26 +135,17 @@ void bind_network_type(py::module_& m, const char* name) {
               std::uint64_t seed, py::handle sample_weight, py::handle X_val, py::handle T_val,
               std::optional<std::size_t> patience, double min_delta, bool restore_best,
               Schedule* schedule, const py::object& on_epoch) {
-             const MatrixView<const T> x = as_columns<T>(X);
-             const Loss l = parse_loss(loss);
-             const Targets<T> t = as_targets<T>(T_, l);
-             const T* w = as_weights<T>(sample_weight);
-             std::optional<MatrixView<const T>> x_val;
-             std::optional<Targets<T>> t_val;
-             if (!X_val.is_none()) {
-               x_val = as_columns<T>(X_val);
-               t_val = as_targets<T>(T_val, l);
-             }
+             const NetworkBatch<T> data(X, T_, loss, sample_weight);
+             std::optional<NetworkBatch<T>> held_out;
+             if (!X_val.is_none()) held_out.emplace(X_val, T_val, loss);
              const FitOptions options = fit_options(epochs, batch_size, shuffle, seed, patience,
                                                     min_delta, restore_best, schedule);
              return run_fit(options, on_epoch, [&](const FitOptions& o, const EpochCallback& cb) {
                Lock lock(s.busy);
-               s.model.graph().set_loss(0, l);
-               const Batch<T> validation{{x_val ? &*x_val : nullptr, x_val ? 1u : 0u},
-                                         {t_val ? &*t_val : nullptr, t_val ? 1u : 0u},
-                                         nullptr};
-               return fit(s.model.graph(), Batch<T>{{&x, 1}, {&t, 1}, w}, optimizer, o,
-                          x_val ? &validation : nullptr, cb);
+               s.model.graph().set_loss(0, data.loss);
+               const Batch<T> validation = held_out ? held_out->batch() : Batch<T>{};
+               return fit(s.model.graph(), data.batch(), optimizer, o,
+                          held_out ? &validation : nullptr, cb);
              });
            },
            py::arg("X"), py::arg("T"), py::arg("loss"), py::arg("optimizer"), py::arg("epochs"),
