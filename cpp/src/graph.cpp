@@ -43,21 +43,13 @@ bool column_not_finite(const T* x, std::size_t n) {
   return worst != 0;
 }
 
+// M += D, both rows × cols.
 template <typename T>
-void scale(MatrixView<T> M, T factor) {
-  for (std::size_t j = 0; j < M.cols; ++j) {
-    T* m = M.column(j);
-    for (std::size_t i = 0; i < M.rows; ++i) m[i] *= factor;
-  }
-}
-
-// M += factor·D, both rows × cols.
-template <typename T>
-void add_scaled(MatrixView<T> M, MatrixView<const T> D, T factor) {
+void add(MatrixView<T> M, MatrixView<const T> D) {
   for (std::size_t j = 0; j < M.cols; ++j) {
     T* m = M.column(j);
     const T* d = D.column(j);
-    for (std::size_t i = 0; i < M.rows; ++i) m[i] += factor * d[i];
+    for (std::size_t i = 0; i < M.rows; ++i) m[i] += d[i];
   }
 }
 
@@ -493,7 +485,7 @@ void Graph<T>::output_backward(std::size_t k, const Batch<T>& batch, std::size_t
   activation_backward(node.activation, MatrixView<const T>(y_of(k, n)), dy_of(k, n));
   loss_backward<T>(out.loss, node.activation, z_of(k, n), y_of(k, n), targets, dZ_loss);
   scale_columns(dZ_loss, weight_total > 0 ? batch.sample_weights : nullptr, weight_total, weight);
-  add_scaled(dy_of(k, n), MatrixView<const T>(dZ_loss), T(1));
+  add(dy_of(k, n), MatrixView<const T>(dZ_loss));
 }
 
 template <typename T>
