@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -99,3 +100,39 @@ def as_targets(
     elif array.ndim != 2:
         raise ValueError(f"{name} must be 1-D or 2-D, got shape {array.shape}")
     return converted(array, dtype, name)
+
+
+def checked_classes(classes: Any, n_outputs: int, what: str) -> list[str | int | float]:
+    """``classes`` as a list of distinct plain str, int or float names, one per output (two
+    for a single sigmoid output: the classes of 0 and 1), else ValueError naming ``what``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> checked_classes(np.array([3, 5, 7]), 3, "classes")
+    [3, 5, 7]
+    >>> checked_classes(["no", "yes"], 1, "classes")
+    ['no', 'yes']
+    """
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, (Sequence, np.ndarray)):
+        raise ValueError(f"{what}: class names must be a list, got {classes!r}")
+    names: list[str | int | float] = []
+    for name in list(classes):
+        if isinstance(name, (bool, np.bool_)) or not isinstance(
+                name, (str, numbers.Integral, numbers.Real)):
+            raise ValueError(f"{what}: class names must be strings or numbers, got {name!r}")
+        if isinstance(name, numbers.Integral):
+            names.append(int(name))
+        elif isinstance(name, numbers.Real):
+            if not np.isfinite(float(name)):
+                raise ValueError(f"{what}: class names must be finite, got {name!r}")
+            names.append(float(name))
+        else:
+            names.append(str(name))
+    if len(set(names)) != len(names):
+        raise ValueError(f"{what}: class names must be distinct, got {names!r}")
+    expected = 2 if n_outputs == 1 else n_outputs
+    if len(names) != expected:
+        raise ValueError(f"{what}: {len(names)} class names for a model of {n_outputs} "
+                         f"output{'s' if n_outputs > 1 else ''} (expected {expected})")
+    return names

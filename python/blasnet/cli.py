@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _core, demo
 from .bench import command as bench_command
-from .cli_data import class_labels, default_task, read_data
+from .cli_data import class_indices, default_task, encode_classes, read_data
 from .history import EpochRecord
 from .io import load
 from .sequential import Sequential
@@ -104,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 _DATA_HELP = ("a CSV file with a header row, every cell numeric, or an NPZ file (name ending "
               "in .npz) with the features in an array X")
-_CLASSES_NOTE = ("Classification needs the target to hold integer class labels 0, 1, ..., k-1: "
-                 "the model file keeps no table of class names, so predictions are these labels.")
+_CLASSES_NOTE = ("A classifier's classes are the distinct values of the target (names or "
+                 "numbers); the model file keeps them, so predictions are these names.")
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -147,8 +147,8 @@ def _add_train(commands: Any) -> None:
                        help="the target column of a CSV, or the target array of an NPZ (e.g. y)")
     train.add_argument("--out", required=True, metavar="MODEL", help="the model file to write")
     train.add_argument("--task", choices=["classify", "regress"],
-                       help="default: classify if the targets are integers 0..k-1 with at most "
-                       "20 distinct values, else regress")
+                       help="default: classify if the targets are names, or whole numbers with "
+                       "at most 20 distinct values; else regress")
     train.add_argument("--hidden", type=_hidden_sizes, default=[64, 64], metavar="SIZES",
                        help="units of the hidden layers, comma-separated; '' for none "
                        "(default 64,64)")
@@ -231,18 +231,22 @@ def _train(args: argparse.Namespace, out: TextIO) -> int:
     task = args.task or default_task(y)
     layers = [_core.Dense(size, activation=args.activation) for size in args.hidden]
     targets: np.ndarray[Any, Any]
+    classes = None
     if task == "classify":
-        targets = class_labels(y, args.data)
-        n_classes = max(int(targets.max()) + 1, 2)
-        layers.append(_core.Dense(n_classes, activation="softmax"))
+        classes, targets = encode_classes(y, args.data)
+        layers.append(_core.Dense(len(classes), activation="softmax"))
         loss = "softmax_cross_entropy"
-        kind = f"classifier of {n_classes} classes"
+        kind = f"classifier of {len(classes)} classes"
     else:
+        if y.dtype.kind == "U":
+            raise ValueError(f"{args.data}: the target '{args.target}' holds names, not "
+                             "numbers: a regressor needs numeric targets (or use --task classify)")
         targets = y.reshape(len(y), -1)
         layers.append(_core.Dense(targets.shape[1]))
         loss = "mse"
         kind = f"regressor of {targets.shape[1]} output{'s' if targets.shape[1] > 1 else ''}"
     net = Sequential(layers, input_dim=X.shape[1], dtype=args.dtype, seed=args.seed)
+    net.classes = classes
     optimizer: _core.Optimizer = (
         _core.Adam(lr=args.lr) if args.optimizer == "adam"
         else _core.SGD(lr=args.lr, momentum=args.momentum)
@@ -261,13 +265,16 @@ def _train(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _load_sequential(path: str) -> tuple[Sequential, bool]:
-    """The model in ``path`` and whether it is a classifier (ends in softmax)."""
+def _load_sequential(path: str) -> tuple[Sequential, list[str | int | float] | None]:
+    """The model in ``path`` and, for a classifier (one ending in softmax), its class names:
+    those saved with it, else 0, 1, ..., k-1."""
     model = load(path)
     if not isinstance(model, Sequential):
         raise ValueError(f"{path}: holds a {type(model).__name__}; the command line runs "
                          "models written by blasnet train")
-    return model, model.layers[-1][3] == "softmax"
+    if model.layers[-1][3] != "softmax":
+        return model, None
+    return model, model.classes or list(range(model.output_dim))
 
 
 def _features(net: Sequential, X: np.ndarray[Any, Any], path: str) -> np.ndarray[Any, Any]:
@@ -278,13 +285,13 @@ def _features(net: Sequential, X: np.ndarray[Any, Any], path: str) -> np.ndarray
 
 
 def _predict(args: argparse.Namespace, out: TextIO) -> int:
-    net, classifier = _load_sequential(args.model)
+    net, classes = _load_sequential(args.model)
     X, _ = read_data(args.data, args.target, need_target=False)
     outputs = net.predict(_features(net, X, args.data))
-    if classifier:
-        header = ["label"] + ([f"p{k}" for k in range(outputs.shape[1])] if args.proba else [])
-        rows = [[str(int(np.argmax(row)))] + ([f"{p:.6g}" for p in row] if args.proba else [])
-                for row in outputs]
+    if classes is not None:
+        header = ["label"] + ([f"p_{name}" for name in classes] if args.proba else [])
+        rows = [[str(classes[int(np.argmax(row))])]
+                + ([f"{p:.6g}" for p in row] if args.proba else []) for row in outputs]
     else:
         header = ["prediction"] if outputs.shape[1] == 1 else [
             f"y{k}" for k in range(outputs.shape[1])]
@@ -299,12 +306,12 @@ def _predict(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO) -> int:
-    net, classifier = _load_sequential(args.model)
+    net, classes = _load_sequential(args.model)
     X, y = read_data(args.data, args.target, need_target=True)
     assert y is not None
     X = _features(net, X, args.data)
     print(f"{X.shape[0]} samples", file=out)
-    if not classifier:
+    if classes is None:
         targets = y.reshape(len(y), -1)
         if targets.shape[1] != net.output_dim:
             raise ValueError(f"{args.data}: {targets.shape[1]} target columns, the model has "
@@ -315,19 +322,20 @@ def _evaluate(args: argparse.Namespace, out: TextIO) -> int:
         print(f"RMSE: {rmse:.6g}", file=out)
         return 0
     k = net.output_dim
-    labels = class_labels(y, args.data, k)
+    labels = class_indices(y, classes, args.data)
     predicted = np.argmax(net.predict(X), axis=1)
     print(f"loss (softmax_cross_entropy): {net.evaluate(X, labels, 'softmax_cross_entropy'):.6g}",
           file=out)
     print(f"accuracy: {np.mean(predicted == labels):.4f}", file=out)
     confusion = np.zeros((k, k), dtype=np.int64)
     np.add.at(confusion, (labels, predicted), 1)
-    width = max(len(str(confusion.max())), len(str(k - 1)) + 5)
+    names = [str(name) for name in classes]
+    width = max(len(str(confusion.max())), *(len(name) for name in names))
+    label_width = max(len(name) for name in names)
     print("confusion matrix (rows: true class, columns: predicted):", file=out)
-    print(" " * 6 + "".join(f"{'pred ' + str(j):>{width + 1}}" for j in range(k)), file=out)
-    for i in range(k):
-        print(f"{'true ' + str(i):<6}" + "".join(f"{n:>{width + 1}}" for n in confusion[i]),
-              file=out)
+    print(" " * (label_width + 1) + "".join(f"{name:>{width + 1}}" for name in names), file=out)
+    for name, row in zip(names, confusion):
+        print(f"{name:<{label_width + 1}}" + "".join(f"{n:>{width + 1}}" for n in row), file=out)
     return 0
 
 

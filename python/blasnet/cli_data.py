@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,9 @@ def read_data(
     absent from the file.
 
     A path ending in ``.npz`` is read as NumPy arrays ``X`` and ``target`` (default ``y``);
-    anything else as CSV with a header row, every column numeric, ``target`` naming the
-    target column and all the others the features, in file order.
+    anything else as CSV with a header row, ``target`` naming the target column and all the
+    others the features, in file order. Features must be numbers; the target column may also
+    hold class names (then it is returned as strings), and so may an NPZ's string array.
 
     Examples
     --------
@@ -64,21 +66,31 @@ def _read_csv(
         if need_target:
             raise ValueError(f"{path}: no column '{target}' (columns: {', '.join(header)})")
         target = None
-    values = np.empty((len(body), len(header)))
-    for i, (number, row) in enumerate(body):
+    for number, row in body:
         if len(row) != len(header):
             raise ValueError(f"{path}, line {number}: {len(row)} cells, the header has "
                              f"{len(header)}")
-        for j, cell in enumerate(row):
+    column = None if target is None else header.index(target)
+    features = [j for j in range(len(header)) if j != column]
+    values = np.empty((len(body), len(features)))
+    for i, (number, row) in enumerate(body):
+        for k, j in enumerate(features):
             try:
-                values[i, j] = float(cell)
+                values[i, k] = float(row[j])
             except ValueError:
-                raise ValueError(f"{path}, line {number}, column '{header[j]}': {cell.strip()!r} "
-                                 "is not a number") from None
-    if target is None:
+                raise ValueError(f"{path}, line {number}, column '{header[j]}': "
+                                 f"{row[j].strip()!r} is not a number") from None
+    if column is None:
         return values, None
-    column = header.index(target)
-    return np.delete(values, column, axis=1), values[:, column]
+    return values, _target_column([row[column].strip() for _, row in body])
+
+
+def _target_column(cells: list[str]) -> np.ndarray[Any, Any]:
+    """Numbers when every cell is one, else the cells as class names (strings)."""
+    try:
+        return np.array([float(cell) for cell in cells])
+    except ValueError:
+        return np.array(cells, dtype=str)
 
 
 def _read_npz(
@@ -102,7 +114,7 @@ def _read_npz(
         if need_target:
             raise ValueError(f"{path}: no array '{name}' (arrays: {', '.join(sorted(arrays))})")
         return X, None
-    y = _numeric(arrays[name], path, name)
+    y = arrays[name] if arrays[name].dtype.kind == "U" else _numeric(arrays[name], path, name)
     if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
         raise ValueError(f"{path}: array '{name}' has shape {y.shape}, expected "
                          f"({X.shape[0]},) to match X's {X.shape[0]} samples")
@@ -115,35 +127,74 @@ def _numeric(array: np.ndarray[Any, Any], path: str, name: str) -> np.ndarray[An
     return np.ascontiguousarray(array, dtype=np.float64)
 
 
-def is_class_labels(y: np.ndarray[Any, Any]) -> bool:
-    """Whether targets can be class labels: one column of integers 0, 1, 2, ...
+def default_task(y: np.ndarray[Any, Any]) -> str:
+    """``classify`` for targets that name classes — strings, or integers with at most
+    ``MAX_AUTO_CLASSES`` distinct values — else ``regress``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> is_class_labels(np.array([0.0, 2.0, 1.0])), is_class_labels(np.array([0.5, 1.0]))
-    (True, False)
+    >>> default_task(np.array(["cherry", "chocolate"])), default_task(np.array([0.0, 2.0]))
+    ('classify', 'classify')
+    >>> default_task(np.array([0.5, 1.0]))
+    'regress'
     """
-    return bool(y.ndim == 1 and np.all(np.isfinite(y)) and np.all(y == np.round(y))
-                and np.all(y >= 0))
-
-
-def default_task(y: np.ndarray[Any, Any]) -> str:
-    """``classify`` for class labels 0..k-1 with few distinct values, else ``regress``."""
-    if is_class_labels(y) and len(np.unique(y)) <= MAX_AUTO_CLASSES:
+    if y.dtype.kind == "U":
+        return "classify"
+    if (y.ndim == 1 and np.all(np.isfinite(y)) and np.all(y == np.round(y))
+            and len(np.unique(y)) <= MAX_AUTO_CLASSES):
         return "classify"
     return "regress"
 
 
-def class_labels(
-    y: np.ndarray[Any, Any], what: str, n_classes: int | None = None
+def encode_classes(
+    y: np.ndarray[Any, Any], what: str
+) -> tuple[list[str | int | float], np.ndarray[Any, Any]]:
+    """The sorted distinct class names of ``y`` (ints where the values are whole numbers) and
+    each sample's class as its int64 index among them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> encode_classes(np.array([7.0, 3.0, 7.0]), "data.csv")
+    ([3, 7], array([1, 0, 1]))
+    """
+    if y.ndim != 1:
+        raise ValueError(f"{what}: a classifier needs one target column, got {y.shape[1]}")
+    if y.dtype.kind != "U" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{what}: the target column holds NaN or infinite values")
+    names, labels = np.unique(y, return_inverse=True)
+    if len(names) < 2:
+        raise ValueError(f"{what}: a classifier needs at least 2 classes, the target column "
+                         f"holds only {names.tolist()}")
+    classes: list[str | int | float]
+    if names.dtype.kind == "U":
+        classes = [str(name) for name in names]
+    elif np.all(names == np.round(names)):
+        classes = [int(name) for name in names]
+    else:
+        classes = [float(name) for name in names]
+    return classes, labels.astype(np.int64)
+
+
+def class_indices(
+    y: np.ndarray[Any, Any], classes: Sequence[str | int | float], what: str
 ) -> np.ndarray[Any, Any]:
-    """The targets as int64 labels, checked to be 0..n_classes-1."""
-    if not is_class_labels(y):
-        raise ValueError(f"{what}: a classifier needs integer class labels 0, 1, 2, ... "
-                         "(use --task regress for other targets)")
-    labels = y.astype(np.int64)
-    if n_classes is not None and labels.max() >= n_classes:
-        raise ValueError(f"{what}: label {labels.max()} but the model knows classes "
-                         f"0..{n_classes - 1}")
-    return labels
+    """Each target's index in a model's ``classes``; a ValueError names a class the model
+    does not know.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class_indices(np.array(["b", "a"]), ["a", "b"], "data.csv")
+    array([1, 0])
+    """
+    if y.ndim != 1:
+        raise ValueError(f"{what}: a classifier needs one target column, got {y.shape[1]}")
+    index = {name: i for i, name in enumerate(classes)}
+    values = y.tolist()
+    unknown = sorted({str(value) for value in values if value not in index})
+    if unknown:
+        raise ValueError(f"{what}: classes {', '.join(unknown)} are not among the model's "
+                         f"{', '.join(str(name) for name in classes)}")
+    return np.array([index[value] for value in values], dtype=np.int64)

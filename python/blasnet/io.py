@@ -10,6 +10,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import _core
+from ._convert import checked_classes
 from .graph import Graph
 from .rnn import RNN
 from .sequential import Sequential
@@ -54,6 +55,8 @@ def load(path: str | os.PathLike[str]) -> Model:
     model: Model
     if kind == "sequential":
         model = Sequential._from_core(loaded["core"], dtype, seed)
+        if "classes" in extra:
+            model.classes = _classes(extra["classes"], model.output_dim, path)
     elif kind == "graph":
         model = Graph._from_core(loaded["core"], loaded["spec"], dtype, seed)
     elif kind == "rnn":
@@ -63,6 +66,13 @@ def load(path: str | os.PathLike[str]) -> Model:
                              "blasnet can rebuild (sequential, graph or rnn)")
     model.optimizer = loaded["optimizer"]
     return model
+
+
+def _classes(names: Any, n_outputs: int, path: str | os.PathLike[str]) -> list[Any]:
+    try:
+        return checked_classes(names, n_outputs, f"model file '{os.fspath(path)}'")
+    except ValueError as error:
+        raise ModelFileError(str(error)) from error
 
 
 def _rnn(core: Any, arguments: dict[str, Any], path: str | os.PathLike[str]) -> RNN:

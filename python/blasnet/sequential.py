@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._convert import as_count, as_dtype, as_samples, as_seed, as_targets
+from ._convert import as_count, as_dtype, as_samples, as_seed, as_targets, checked_classes
 from ._views import named_views
 from .history import History
 from .training import (
@@ -83,6 +83,10 @@ class Sequential:
         self.history: History | None = None
         #: The optimizer a loaded file held (see :func:`blasnet.load`), else None.
         self.optimizer: _core.Optimizer | None = None
+        #: The names of the classes of a classifier, one per output in output order (strings or
+        #: numbers), or None; saved in the model file so a classifier trained on labels such as
+        #: "cherry" and "chocolate" predicts those labels again after loading.
+        self.classes: list[str | int | float] | None = None
         self._partial_passes = 0
 
     @classmethod
@@ -112,9 +116,19 @@ class Sequential:
         >>> again = bn.load(path)
         >>> bool((again.parameters()["0.W"] == net.parameters()["0.W"]).all())
         True
+
+        A classifier keeps the names of its classes:
+
+        >>> clf = bn.Sequential([bn.Dense(2, activation="softmax")], input_dim=2)
+        >>> clf.classes = ["cherry", "chocolate"]
+        >>> clf.save(path)
+        >>> bn.load(path).classes
+        ['cherry', 'chocolate']
         """
-        save = _core.save_network
-        save(self._net, os.fspath(path), optimizer, json.dumps({"seed": self._seed}))
+        extra: dict[str, Any] = {"seed": self._seed}
+        if self.classes is not None:
+            extra["classes"] = checked_classes(self.classes, self._output_dim, "classes")
+        _core.save_network(self._net, os.fspath(path), optimizer, json.dumps(extra))
 
     @property
     def dtype(self) -> np.dtype[Any]:

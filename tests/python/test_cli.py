@@ -127,7 +127,7 @@ def test_predict_writes_one_row_per_sample(
     assert cli.main(["predict", str(model), str(cake_csv), "--target", "label",
                      "--out", str(preds), "--proba"]) == 0
     lines = preds.read_text().splitlines()
-    assert lines[0] == "label,p0,p1" and len(lines) == 1 + 120
+    assert lines[0] == "label,p_0,p_1" and len(lines) == 1 + 120
     table = np.loadtxt(preds, delimiter=",", skiprows=1)
     truth = np.loadtxt(cake_csv, delimiter=",", skiprows=1)[:, 1]
     assert np.allclose(table[:, 1] + table[:, 2], 1.0, atol=1e-5)
@@ -155,8 +155,9 @@ def test_evaluate_prints_accuracy_and_confusion_matrix(
     loss = net.evaluate(X, y, "softmax_cross_entropy")
     assert f"loss (softmax_cross_entropy): {loss:.6g}" in out
     assert f"accuracy: {np.mean(predicted == y):.4f}" in out
-    rows = [line.split() for line in out.splitlines() if line.startswith("true ")]
-    confusion = [[int(n) for n in row[2:]] for row in rows]
+    table = out.split("columns: predicted):\n")[1].splitlines()
+    assert table[0].split() == ["0", "1"]
+    confusion = [[int(n) for n in row.split()[1:]] for row in table[1:3]]
     expected = [[int(np.sum((y == i) & (predicted == j))) for j in range(2)] for i in range(2)]
     assert confusion == expected and sum(map(sum, confusion)) == 120
 
@@ -182,6 +183,49 @@ def test_regression_from_npz(
     with np.load(line_npz) as data:
         y = data["y"]
     assert lines[0] == "prediction" and np.allclose([float(v) for v in lines[1:]], y, atol=1e-3)
+
+
+def test_classes_by_name_are_kept_in_the_model_file(
+    cake_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Labels "cherry"/"chocolate" train a classifier that predicts and evaluates by name."""
+    lines = cake_csv.read_text().splitlines()
+    named = tmp_path / "named.csv"
+    named.write_text("\n".join([lines[0]] + [
+        line.replace(",0,", ",cherry,").replace(",1,", ",chocolate,") for line in lines[1:]]))
+    model = tmp_path / "named.safetensors"
+    assert _train_cake(named, model) == 0
+    net = bn.load(model)
+    assert isinstance(net, bn.Sequential) and net.classes == ["cherry", "chocolate"]
+    capsys.readouterr()
+    assert cli.main(["predict", str(model), str(named), "--target", "label", "--proba"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "label,p_cherry,p_chocolate"
+    truth = [line.split(",")[1] for line in named.read_text().splitlines()[1:]]
+    predicted = [row.split(",")[0] for row in out[1:]]
+    assert set(predicted) <= {"cherry", "chocolate"}
+    assert np.mean([a == b for a, b in zip(predicted, truth)]) > 0.95
+    assert cli.main(["evaluate", str(model), str(named), "--target", "label"]) == 0
+    table = capsys.readouterr().out.split("columns: predicted):\n")[1].splitlines()
+    assert table[0].split() == ["cherry", "chocolate"]
+    assert [row.split()[0] for row in table[1:3]] == ["cherry", "chocolate"]
+
+
+def test_whole_number_classes_need_not_start_at_zero(
+    cake_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Labels 3 and 7 are two classes (not eight), and predictions are 3 or 7."""
+    lines = cake_csv.read_text().splitlines()
+    shifted = tmp_path / "shifted.csv"
+    shifted.write_text("\n".join([lines[0]] + [
+        line.replace(",0,", ",3,").replace(",1,", ",7,") for line in lines[1:]]))
+    model = tmp_path / "shifted.safetensors"
+    assert _train_cake(shifted, model) == 0
+    assert "classifier of 2 classes" in capsys.readouterr().out
+    net = bn.load(model)
+    assert isinstance(net, bn.Sequential) and net.classes == [3, 7] and net.output_dim == 2
+    assert cli.main(["predict", str(model), str(shifted), "--target", "label"]) == 0
+    assert set(capsys.readouterr().out.splitlines()[1:]) == {"3", "7"}
 
 
 def test_task_defaults_to_regression_for_real_targets(
@@ -225,8 +269,14 @@ def test_bad_inputs_give_one_line_and_exit_2(
     ragged.write_text("x1,label,x2\n0.5,1\n")
     _expect_one_line_error(["train", str(ragged), "--target", "label", "--out", out], capsys,
                            "line 2", "2 cells")
-    _expect_one_line_error(["train", str(line_npz), "--target", "y", "--task", "classify",
-                            "--out", out], capsys, "integer class labels")
+    named = tmp_path / "named.csv"
+    named.write_text("x1,flavour\n0.5,cherry\n0.25,chocolate\n")
+    _expect_one_line_error(["train", str(named), "--target", "flavour", "--task", "regress",
+                            "--out", out], capsys, "holds names", "--task classify")
+    one_class = tmp_path / "one_class.csv"
+    one_class.write_text("x1,flavour\n0.5,cherry\n0.25,cherry\n")
+    _expect_one_line_error(["train", str(one_class), "--target", "flavour", "--out", out],
+                           capsys, "at least 2 classes", "cherry")
     _expect_one_line_error(["train", str(line_npz), "--target", "z", "--out", out], capsys,
                            "no array 'z'")
     not_npz = tmp_path / "text.npz"
@@ -238,7 +288,7 @@ def test_bad_inputs_give_one_line_and_exit_2(
     _expect_one_line_error(["predict", str(model), str(cake_csv)], capsys,
                            "3 feature columns", "expects 2")
     _expect_one_line_error(["evaluate", str(model), str(cake_csv), "--target", "x1"], capsys,
-                           "integer class labels")
+                           "are not among the model's 0, 1")
     corrupt = tmp_path / "corrupt.safetensors"
     corrupt.write_bytes(model.read_bytes()[:40])
     _expect_one_line_error(["predict", str(corrupt), str(cake_csv), "--target", "label"], capsys,

@@ -471,6 +471,29 @@ def test_rnn_file_with_bad_arguments_is_refused(tmp_path: Path) -> None:
         bn.load(path)
 
 
+def test_class_names_round_trip_and_bad_ones_are_refused(tmp_path: Path) -> None:
+    source, path = tmp_path / "clf.safetensors", tmp_path / "bad.safetensors"
+    net = bn.Sequential([bn.Dense(3, activation="softmax")], input_dim=2)
+    assert net.classes is None
+    net.classes = ["a", 2, 3.5]
+    net.save(source)
+    assert bn.load(source).classes == ["a", 2, 3.5]
+
+    for bad, message in [(["a", "b"], "2 class names for a model of 3 outputs"),
+                         (["a", "a", "b"], "distinct"), ([None, "a", "b"], "strings or numbers"),
+                         (7, "must be a list")]:
+        def replace(meta: dict[str, Any], classes: Any = bad) -> None:
+            meta["extra"]["classes"] = classes
+
+        rewrite_description(source, path, replace)
+        with pytest.raises(bn.ModelFileError, match=message):
+            bn.load(path)
+    net.classes = ["only", "two"]
+    with pytest.raises(ValueError, match="2 class names for a model of 3 outputs"):
+        net.save(source)
+    assert bn.load(source).classes == ["a", 2, 3.5]
+
+
 def test_missing_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.safetensors"
     with pytest.raises(bn.ModelFileError, match="nowhere.safetensors"):
