@@ -1,5 +1,5 @@
-"""Pictures of training: loss curves, and the decision regions of a 2-D classifier (the note's
-cake and XOR, as in its Figures 1 and 4).
+"""Pictures of training: loss curves, the decision regions of a 2-D classifier (the note's
+cake and XOR, as in its Figures 1 and 4), and timings: the demo's and the bench's.
 
 matplotlib is an optional extra (``pip install 'blasnet[plot]'``), imported when a picture is
 drawn, never before.
@@ -8,7 +8,10 @@ drawn, never before.
 from __future__ import annotations
 
 import importlib
+import json
 import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -120,3 +123,78 @@ def plot_decision_regions(
     figure.tight_layout()
     figure.savefig(os.fspath(path), dpi=120)
     pyplot.close(figure)
+
+
+def plot_timings(
+    labels: Sequence[str], seconds: Mapping[str, Sequence[float]], path: str | os.PathLike[str],
+    title: str = "Training time",
+) -> None:
+    """Grouped bars of wall times on a log scale: one group per label, one bar per entry of
+    ``seconds`` (an implementation's time for each label), each bar marked with its time;
+    written to ``path`` as PNG. ``blasnet demo`` draws its table with it.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from blasnet.plots import plot_timings
+    >>> path = os.path.join(tempfile.mkdtemp(), "timings.png")
+    >>> plot_timings(["xor", "digits"], {"blasnet": [0.004, 0.2], "NumPy": [0.1, 0.9]}, path)
+    >>> os.path.getsize(path) > 0
+    True
+    """
+    for name, values in seconds.items():
+        if len(values) != len(labels):
+            raise ValueError(f"{name}: {len(values)} times for {len(labels)} labels")
+        if not all(np.isfinite(value) and value > 0 for value in values):
+            raise ValueError(f"{name}: times must be positive and finite, got {list(values)}")
+    pyplot = _pyplot()
+    figure, ax = pyplot.subplots(figsize=(1.8 * len(labels) + 2.5, 4.5))
+    width = 0.8 / max(len(seconds), 1)
+    for i, (name, values) in enumerate(seconds.items()):
+        xs = np.arange(len(labels)) + (i - (len(seconds) - 1) / 2) * width
+        bars = ax.bar(xs, values, width, label=name)
+        ax.bar_label(bars, labels=[_short_time(value) for value in values], fontsize=8)
+    ax.set_xticks(np.arange(len(labels)), list(labels))
+    ax.set_yscale("log")
+    ax.set_ylabel("seconds")
+    ax.set_title(title)
+    ax.legend()
+    figure.tight_layout()
+    figure.savefig(os.fspath(path), dpi=120)
+    pyplot.close(figure)
+
+
+def _short_time(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
+def plot_bench(results: Mapping[str, Any] | str | os.PathLike[str],
+               path: str | os.PathLike[str], threads: int | None = None) -> None:
+    """The bench's step-time figure: bars of each implementation's median training step per
+    configuration, the GEMM floor across each group, one panel per dtype; written to ``path``
+    as PNG. ``results`` is what ``python bench/run.py`` or ``blasnet bench --json`` wrote (a
+    dict, or the path of its JSON file).
+
+    Examples
+    --------
+    >>> import io, json, os, tempfile
+    >>> from contextlib import redirect_stdout
+    >>> from blasnet.cli import main
+    >>> folder = tempfile.mkdtemp()
+    >>> with redirect_stdout(io.StringIO()):
+    ...     main(["bench", "--configs", "xor", "--implementations", "blasnet", "numpy",
+    ...           "--seconds", "0.05", "--json", os.path.join(folder, "bench.json")])
+    0
+    >>> plot_bench(os.path.join(folder, "bench.json"), os.path.join(folder, "bench.png"))
+    >>> os.path.getsize(os.path.join(folder, "bench.png")) > 0
+    True
+    """
+    from .bench.plot import plot_step_times
+
+    if isinstance(results, Mapping):
+        loaded = dict(results)
+    else:
+        with open(results, encoding="utf-8") as file:
+            loaded = json.load(file)
+    _pyplot()
+    plot_step_times(loaded, Path(path), threads)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -10,23 +12,62 @@ import numpy as np
 import pytest
 
 import blasnet as bn
-from blasnet import cli
+from blasnet import cli, demo
 
 
-def test_demo_learns_xor_and_the_cake(capsys: pytest.CaptureFixture[str]) -> None:
-    """The demo solves XOR and cuts the cake close to the note's knife."""
-    assert cli.main(["demo"]) == 0
+def test_demo_learns_xor_the_cake_and_the_digits_beside_numpy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo solves XOR, cuts the cake close to the note's knife, reads the held-out digits,
+    tabulates blasnet's and the NumPy reference's accuracies and times, and writes the PNGs
+    where it says."""
+    assert cli.main(["demo", "--plots", str(tmp_path / "pictures")]) == 0
     out = capsys.readouterr().out
-    assert "XOR (Figure 4)" in out and "Cake (Figure 1)" in out
-    xor_section, cake_section = out.split("Cake (Figure 1)")
-    assert "accuracy 100.0%" in xor_section
-    assert "learned knife: +1.00·x1 +" in cake_section
-    assert out.count("µs per step") == 2
+    assert "XOR (Figure 4)" in out and "Cake (Figure 1)" in out and "Digits (UCI" in out
+    xor_section, rest = out.split("Cake (Figure 1)")
+    assert "y = 0.99" in xor_section and "learned knife: +1.00·x1 +" in rest
+    rows = {line.split()[0]: line.split() for line in out.splitlines()
+            if line.split()[:1] in (["xor"], ["cake"], ["digits"])}
+    assert rows["xor"][1] == "100.0%" and rows["xor"][6] == "100.0%"
+    for name, (blasnet, numpy_reference) in {"cake": (0.95, 0.95),
+                                             "digits": (0.93, 0.93)}.items():
+        assert float(rows[name][1].rstrip("%")) / 100 > blasnet
+        assert float(rows[name][6].rstrip("%")) / 100 > numpy_reference
+    for row in rows.values():
+        assert row[-1].endswith("×") and float(row[-1].rstrip("×")) > 0
+    folder = (tmp_path / "pictures").resolve()
+    assert f"Pictures written to {folder}" in out
+    names = ["xor_regions.png", "cake_regions.png", "digits_loss.png", "timings.png"]
+    for name in names:
+        assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and name in out
 
 
-def test_demo_in_float32(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["demo", "--dtype", "float32", "--seed", "1"]) == 0
-    assert "float32" in capsys.readouterr().out
+def test_demo_results_match_the_numbers_it_prints() -> None:
+    """run() returns what it printed: the reference took the same steps, more slowly or not."""
+    results = demo.run(io.StringIO(), seed=2)
+    assert [r.name for r in results] == ["xor", "cake", "digits"]
+    assert [r.steps for r in results] == [2000, 4000, 30 * 43]
+    for r in results:
+        assert r.speedup == pytest.approx(r.numpy_seconds / r.seconds)
+        assert 0.0 <= r.accuracy <= 1.0 and np.isfinite(r.loss)
+
+
+def test_demo_in_float32_without_plots(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["demo", "--dtype", "float32", "--seed", "1", "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "float32" in out and "Pictures" not in out and not list(tmp_path.iterdir())
+
+
+def test_demo_without_matplotlib_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None
+                        if name == "matplotlib" else real_find_spec(name, *args))
+    assert cli.main(["demo", "--plots", str(tmp_path / "none")]) == 0
+    assert "matplotlib is not installed" in capsys.readouterr().out
+    assert not (tmp_path / "none").exists()
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["info", "--help"],

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 import blasnet as bn
-from blasnet.plots import plot_decision_regions, plot_history
+import json
+
+from blasnet import cli
+from blasnet.plots import plot_bench, plot_decision_regions, plot_history, plot_timings
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -53,3 +56,36 @@ def test_bad_input_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no epochs"):
         plot_history(bn.History(), tmp_path / "h.png")
     assert not list(tmp_path.iterdir())
+
+
+def test_timings_plot_is_a_png(tmp_path: Path) -> None:
+    plot_timings(["xor", "cake"], {"blasnet": [0.01, 0.005], "NumPy": [0.1, 2.0]},
+                 tmp_path / "t.png", title="demo")
+    assert (tmp_path / "t.png").read_bytes().startswith(PNG)
+
+
+def test_timings_plot_refuses_bad_times(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="NumPy: 1 times for 2 labels"):
+        plot_timings(["a", "b"], {"NumPy": [0.1]}, tmp_path / "t.png")
+    with pytest.raises(ValueError, match="positive and finite"):
+        plot_timings(["a"], {"blasnet": [float("nan")]}, tmp_path / "t.png")
+    assert not list(tmp_path.iterdir())
+
+
+def test_bench_json_and_plot_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """blasnet bench --json writes the results; plot_bench draws them from the file or a dict,
+    and --plot draws them at once."""
+    results, picture = tmp_path / "bench.json", tmp_path / "direct.png"
+    assert cli.main(["bench", "--configs", "xor", "--implementations", "blasnet", "numpy",
+                     "--seconds", "0.05", "--json", str(results), "--plot", str(picture)]) == 0
+    assert f"wrote {picture}" in capsys.readouterr().out
+    data = json.loads(results.read_text())
+    assert [case["config"] for case in data["cases"]] == ["xor"]
+    assert set(data["cases"][0]["implementations"]) == {"blasnet", "numpy"}
+    assert picture.read_bytes().startswith(PNG)
+    plot_bench(results, tmp_path / "from_file.png")
+    plot_bench(data, tmp_path / "from_dict.png", threads=1)
+    assert (tmp_path / "from_file.png").read_bytes().startswith(PNG)
+    assert (tmp_path / "from_dict.png").read_bytes().startswith(PNG)

@@ -205,6 +205,30 @@ def test_adam_step_keeps_the_dtype_and_leaves_its_arguments_unchanged() -> None:
     np.testing.assert_allclose(new["0.b"], [0.499], rtol=1e-5)
 
 
+@cases
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_fit_in_order_matches_blasnet_fit(case: Case, optimizer: str) -> None:
+    """Three epochs of batches of 3 over 7 samples (the last batch short), in order: the
+    reference's fit and Sequential.fit end with the same parameters and per-epoch losses, to
+    the rounding that nine steps at a large rate accumulate (1e-9 of the largest value)."""
+    p = make_problem(case, "float64")
+    lr = 0.01 if optimizer == "adam" else LEARNING_RATE
+    chosen = bn.Adam(lr=lr) if optimizer == "adam" else bn.SGD(lr=lr)
+    history = p.net.fit(p.X, p.T, case.loss, chosen, epochs=3, batch_size=3, shuffle=False)
+    params, losses = ref.fit(p.params, p.activations, p.X.T, reference_targets(p.T), case.loss,
+                             epochs=3, batch_size=3, lr=lr, optimizer=optimizer, seed=None)
+    after = p.net.parameters()
+    for key, want in params.items():
+        np.testing.assert_allclose(after[key], want, rtol=1e-9, atol=1e-9 * np.abs(want).max(),
+                                   err_msg=key)
+    np.testing.assert_allclose(history.loss, losses, rtol=1e-9)
+
+
+def test_fit_refuses_an_unknown_optimizer() -> None:
+    with pytest.raises(ValueError, match="'rmsprop'"):
+        ref.fit({}, [], np.zeros((1, 1)), np.zeros((1, 1)), "mse", 1, 1, 0.1, "rmsprop")
+
+
 def test_docstring_examples() -> None:
     """Every example in the reference's docstrings runs and shows what it claims."""
     result = doctest.testmod(ref)

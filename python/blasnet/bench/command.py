@@ -7,7 +7,9 @@ scenario and a plot, is ``python bench/run.py`` in a clone of the repository.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from .configs import CONFIGS
@@ -53,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency", action="store_true",
                         help="also time each implementation's forward on a single sample of "
                              "the digits network, in each dtype at 1 thread (a few seconds)")
+    parser.add_argument("--json", metavar="FILE",
+                        help="also write every median and minimum to FILE as JSON")
+    parser.add_argument("--plot", metavar="PNG",
+                        help="also draw the step times to PNG (needs matplotlib)")
 
 
 def main(args: argparse.Namespace, out: TextIO) -> int:
@@ -62,4 +68,11 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
                       rounds=args.rounds, peak=False, latency=args.latency, hazard=False)
     results = run(options, progress=lambda message: print(message, file=sys.stderr))
     out.write(markdown(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    if args.plot:
+        from ..plots import plot_bench
+
+        plot_bench(results, args.plot)
+        print(f"wrote {args.plot}", file=out)
     return 0
