@@ -92,3 +92,42 @@ def test_perceptron_one_vs_rest() -> None:
     clf = bsk.Perceptron(max_iter=20, random_state=0).fit(X_train, y_train)
     assert clf.coef_.shape == (10, 64) and clf.intercept_.shape == (10,)
     assert clf.score(X_test, y_test) > 0.85
+
+
+def test_start_weights_are_drawn_like_scikit_learns() -> None:
+    """Every W and b within ±√(k / (fan_in + fan_out)), k = 6 (2 for logistic units), and
+    spread over that range (one Adam step of 1e-3 later): scikit-learn's start, not He's
+    wider one for relu."""
+    X, y = bn.datasets.load_digits()
+    for activation, k in [("relu", 6.0), ("logistic", 2.0)]:
+        clf = bsk.MLPClassifier((50,), activation=activation, max_iter=1, random_state=0)
+        clf.partial_fit(X[:1] / 16, y[:1], classes=np.arange(10))  # one step of Adam
+        for W, b in zip(clf.coefs_, clf.intercepts_):
+            bound = np.sqrt(k / sum(W.shape))
+            assert np.abs(W).max() <= bound * 1.05 and np.abs(W).max() > 0.9 * bound
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_scores_match_scikit_learn_on_the_same_data_and_settings(solver: str) -> None:
+    """Held-out accuracy on digits and R² on a Friedman regression, each within 0.015 of
+    scikit-learn's estimator given the same arguments (bench/estimators.py times them)."""
+    from sklearn.datasets import make_friedman1  # type: ignore[import-untyped]
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+
+    X, y = bn.datasets.load_digits()
+    Xf, yf = make_friedman1(n_samples=2000, n_features=10, noise=0.3, random_state=0)
+    yf = (yf - yf.mean()) / yf.std()
+    extra = {"learning_rate_init": 0.05, "momentum": 0.9} if solver == "sgd" else {}
+    cases: list[tuple[type, type, tuple[Any, Any], dict[str, Any]]] = [
+        (bsk.MLPClassifier, SkMLPClassifier, (X / 16, y), {"hidden_layer_sizes": (64,)}),
+        (bsk.MLPRegressor, SkMLPRegressor, (Xf, yf), {"hidden_layer_sizes": (64, 64)}),
+    ]
+    for ours, theirs, (data, target), arguments in cases:
+        a, b, c, d = train_test_split(data, target, test_size=0.25, random_state=0)
+        settings = dict(arguments, solver=solver, batch_size=32, max_iter=40, tol=0.0,
+                        random_state=0, **extra)
+        with pytest.warns(ConvergenceWarning):
+            mine = ours(**settings).fit(a, c).score(b, d)
+        with pytest.warns(ConvergenceWarning):
+            reference = theirs(**settings).fit(a, c).score(b, d)
+        assert abs(mine - reference) < 0.015, (ours.__name__, mine, reference)
