@@ -19,8 +19,9 @@ from .io import load
 from .sequential import Sequential
 from .training import EarlyStopping
 
-#: What a user's data or files can raise: printed as one line, without a traceback.
-_USER_ERRORS = (OSError, ValueError, KeyError, FloatingPointError)
+#: What a user's data or files can raise: printed as one line, without a traceback. An
+#: ImportError is an optional package that is not installed (``export`` needs onnx).
+_USER_ERRORS = (OSError, ValueError, KeyError, FloatingPointError, ImportError)
 
 
 def _positive_seed(text: str) -> int:
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands)
     _add_predict(commands)
     _add_evaluate(commands)
+    _add_export(commands)
 
     commands.add_parser(
         "info",
@@ -219,6 +221,22 @@ def _add_evaluate(commands: Any) -> None:
     evaluate.add_argument("data", metavar="DATA", help=_DATA_HELP)
     evaluate.add_argument("--target", required=True, metavar="COLUMN",
                           help="the target column of a CSV, or the target array of an NPZ")
+
+
+def _add_export(commands: Any) -> None:
+    export = commands.add_parser(
+        "export",
+        help="write a model file as ONNX, to serve it from onnxruntime or any ONNX runtime",
+        description="Writes the Sequential or Graph in MODEL (a file written by blasnet train "
+        "or by a model's save) to OUT as an ONNX model, checked by onnx.checker, with a "
+        "dynamic batch dimension and the model's dtype. A Sequential reads 'X' and writes 'Y'; "
+        "a Graph keeps its input and output names. An RNN has no static graph and is "
+        "refused. Needs the onnx package: pip install 'blasnet[onnx]'.",
+    )
+    export.add_argument("model", metavar="MODEL", help="a model file (.safetensors)")
+    export.add_argument("out", metavar="OUT", help="the ONNX file to write (atomically)")
+    export.add_argument("--opset", type=int, metavar="N",
+                        help="the ONNX opset to target (default 17, at least 13)")
 
 
 def _epoch_table(out: TextIO) -> Any:
@@ -352,7 +370,16 @@ def _evaluate(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-_DATA_COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate}
+def _export(args: argparse.Namespace, out: TextIO) -> int:
+    from .onnx_export import export
+
+    # An RNN's file is refused by export, naming why (OnnxExportError, a ValueError).
+    export(load(args.model), args.out, opset=args.opset)
+    print(f"wrote {args.out}", file=out)
+    return 0
+
+
+_DATA_COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate, "export": _export}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

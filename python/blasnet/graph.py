@@ -826,3 +826,30 @@ class Graph:
         while self._dense[name].share and not self._dense[name].transpose:
             name = self._dense[name].share
         return parameters[f"{name}.b"]
+
+    def to_onnx(self, path: str | os.PathLike[str], opset: int | None = None) -> None:
+        """Writes the graph to an ONNX file, its inputs and outputs named as here, with a
+        dynamic batch; a shared ``W`` is stored once. Needs the onnx package
+        (``pip install 'blasnet[onnx]'``). See :func:`blasnet.onnx_export.export`.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import onnxruntime as ort
+        >>> import blasnet as bn
+        >>> g = bn.Graph()
+        >>> h = g.dense(g.input("x", 3), 2, activation="tanh", name="h")
+        >>> g.output(g.dense(h, 3, name="r", share=h, transpose=True), "mse", target="x")
+        >>> path = os.path.join(tempfile.mkdtemp(), "ae.onnx")
+        >>> g.to_onnx(path)
+        >>> X = np.ones((4, 3))
+        >>> session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        >>> [output.name for output in session.get_outputs()]
+        ['r']
+        >>> bool(np.allclose(session.run(["r"], {"x": X})[0], g.predict(X)["r"], rtol=1e-12))
+        True
+        """
+        from .onnx_export import export
+
+        export(self, path, opset=opset)

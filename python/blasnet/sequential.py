@@ -490,3 +490,28 @@ class Sequential:
         if loss not in _core.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; valid losses: {', '.join(_core.LOSSES)}")
         return as_targets(T, loss, self._output_dim, self._dtype, name)
+
+    def to_onnx(self, path: str | os.PathLike[str], opset: int | None = None) -> None:
+        """Writes the network to an ONNX file (input ``"X"``, output ``"Y"``, a dynamic
+        batch), to serve it from onnxruntime or any ONNX runtime; needs the onnx package
+        (``pip install 'blasnet[onnx]'``). See :func:`blasnet.onnx_export.export`.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import onnxruntime as ort
+        >>> import blasnet as bn
+        >>> net = bn.Sequential([bn.Dense(4, activation="tanh"), bn.Dense(2, activation="softmax")],
+        ...                     input_dim=3, dtype="float32")
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.onnx")
+        >>> net.to_onnx(path)
+        >>> X = np.ones((5, 3), dtype=np.float32)
+        >>> session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        >>> (Y,) = session.run(None, {"X": X})
+        >>> bool(np.allclose(Y, net.predict(X), rtol=1e-5))
+        True
+        """
+        from .onnx_export import export
+
+        export(self, path, opset=opset)
