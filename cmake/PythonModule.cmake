@@ -4,6 +4,7 @@ find_package(pybind11 CONFIG REQUIRED)
 pybind11_add_module(_core
   python/bindings/module.cpp
   python/bindings/bind_blas.cpp
+  python/bindings/bind_distributed.cpp
   python/bindings/bind_graph.cpp
   python/bindings/bind_layers.cpp
   python/bindings/bind_model_file.cpp

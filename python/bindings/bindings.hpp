@@ -16,6 +16,7 @@ void bind_network(pybind11::module_& m);
 void bind_graph(pybind11::module_& m);
 void bind_model_file(pybind11::module_& m);
 void bind_perceptron(pybind11::module_& m);
+void bind_distributed(pybind11::module_& m);
 
 // [(name, offset, shape)] of the flat buffers, shape (rows, cols) or (rows,).
 pybind11::list parameter_info_list(const std::vector<ParameterInfo>& info);

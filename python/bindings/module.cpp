@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
   blasnet::python::bind_graph(m);
   blasnet::python::bind_model_file(m);
   blasnet::python::bind_perceptron(m);
+  blasnet::python::bind_distributed(m);
 }

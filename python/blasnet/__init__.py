@@ -52,7 +52,7 @@ from ._core import (
     get_num_threads,
     set_num_threads,
 )
-from . import datasets, schedules
+from . import datasets, distributed, schedules
 from .graph import Graph, Node
 from .history import EpochRecord, History
 from .io import ModelFileError, load
@@ -82,6 +82,7 @@ __all__ = [
     "__version__",
     "blas_config",
     "datasets",
+    "distributed",
     "schedules",
     "get_num_threads",
     "load",

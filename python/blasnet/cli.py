@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import time
 from collections.abc import Sequence
@@ -58,7 +59,16 @@ class _PrintAndExit(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
+    """The argument parser of every subcommand.
+
+    Examples
+    --------
+    >>> from blasnet.cli import build_parser
+    >>> args = build_parser().parse_args(["train", "data.csv", "--target", "y",
+    ...                                   "--out", "model.safetensors", "--hidden", "32,16"])
+    >>> args.command, args.data, args.hidden, args.optimizer, args.epochs
+    ('train', 'data.csv', [32, 16], 'adam', 100)
+    """
     parser = argparse.ArgumentParser(
         prog="blasnet",
         description="Feed-forward neural networks whose passes are BLAS matrix products.",
@@ -257,6 +267,12 @@ def _epoch_table(out: TextIO) -> Any:
 
 
 def _train(args: argparse.Namespace, out: TextIO) -> int:
+    from . import distributed
+
+    # Under mpirun -n N (N > 1) every rank trains its part of each batch; rank 0 alone prints.
+    comm = distributed.world()
+    if comm is not None and comm.Get_rank() > 0:
+        out = io.StringIO()
     X, y = read_data(args.data, args.target, need_target=True)
     assert y is not None
     task = args.task or default_task(y)
@@ -289,8 +305,12 @@ def _train(args: argparse.Namespace, out: TextIO) -> int:
         seed=args.seed, validation_fraction=args.validation or None,
         early_stopping=EarlyStopping(patience=args.patience) if args.patience else None,
         callbacks=() if args.progress else (_epoch_table(out),), verbose=args.progress,
+        comm=comm,
     )
-    net.save(args.out, optimizer=optimizer)
+    if comm is None:
+        net.save(args.out, optimizer=optimizer)
+    else:
+        distributed.save(net, args.out, comm, optimizer=optimizer)
     print(f"{history.epochs} epochs in {time.perf_counter() - started:.2f} s, final loss "
           f"{history.loss[-1]:.4g}; wrote {args.out}", file=out)
     return 0

@@ -587,6 +587,7 @@ class Graph:
         class_weight: Mapping[Any, float] | str | None = None,
         callbacks: Sequence[Callback] = (),
         verbose: bool = False,
+        comm: Any = None,
     ) -> History:
         """Minibatch training over the data, entirely in C++: the training loop of
         :meth:`Sequential.fit`, for any graph.
@@ -595,8 +596,10 @@ class Graph:
         ----------
         inputs, targets
             As for :meth:`backward`, holding every sample; checked once, up front.
-        optimizer, epochs, batch_size, shuffle, seed, early_stopping, schedule, sample_weight, callbacks, verbose
-            As for :meth:`Sequential.fit`; ``seed`` defaults to the graph's.
+        optimizer, epochs, batch_size, shuffle, seed, early_stopping, schedule, sample_weight, callbacks, verbose, comm
+            As for :meth:`Sequential.fit`; ``seed`` defaults to the graph's. With ``comm``, an
+            mpi4py communicator, training is data-parallel over its ranks
+            (:func:`blasnet.distributed.fit`).
         validation_data : (inputs, targets), optional
             Dicts like ``inputs`` and ``targets``, evaluated after each epoch.
         validation_fraction : float, optional
@@ -627,6 +630,16 @@ class Graph:
         >>> h.loss[-1] < 1e-6
         True
         """
+        if comm is not None:
+            from . import distributed
+
+            return distributed.fit(
+                self, inputs, targets, optimizer, comm=comm, epochs=epochs,
+                batch_size=batch_size, shuffle=shuffle, seed=seed,
+                validation_data=validation_data, validation_fraction=validation_fraction,
+                early_stopping=early_stopping, schedule=schedule, sample_weight=sample_weight,
+                class_weight=class_weight, callbacks=callbacks, verbose=verbose,
+            )
         core = self._built()
         X = self._converted_inputs(self._input_list(inputs))
         T = self._converted_targets(self._target_list(targets))

@@ -326,6 +326,7 @@ class Sequential:
         class_weight: Mapping[Any, float] | str | None = None,
         callbacks: Sequence[Callback] = (),
         verbose: bool = False,
+        comm: Any = None,
     ) -> History:
         """Minibatch training over the data; every epoch runs in C++ without returning to
         Python between batches.
@@ -366,6 +367,11 @@ class Sequential:
             stops training.
         verbose : bool
             Show a progress bar (tqdm), updated after each epoch.
+        comm : mpi4py.MPI.Intracomm, optional
+            Train data-parallel over the ranks of this MPI communicator (every rank calls
+            ``fit`` with the same arguments; each computes its part of every batch): see
+            :func:`blasnet.distributed.fit`. The weights equal this call's without ``comm``,
+            to rounding. Needs mpi4py.
 
         Returns
         -------
@@ -392,6 +398,16 @@ class Sequential:
         >>> h.loss[-1] < 1e-6
         True
         """
+        if comm is not None:
+            from . import distributed
+
+            return distributed.fit(
+                self, X, T, optimizer, comm=comm, loss=loss, epochs=epochs,
+                batch_size=batch_size, shuffle=shuffle, seed=seed,
+                validation_data=validation_data, validation_fraction=validation_fraction,
+                early_stopping=early_stopping, schedule=schedule, sample_weight=sample_weight,
+                class_weight=class_weight, callbacks=callbacks, verbose=verbose,
+            )
         X_ = as_samples(X, self._dtype)
         T_ = self._targets(T, loss)
         n = X_.shape[0]

@@ -38,5 +38,6 @@ def test_every_example_is_tested() -> None:
         "rnn_binary_addition.py",
         "perceptron_vs_sigmoid.py",
         "digits_adam.py",
+        "distributed_digits.py",  # under mpiexec, in test_distributed.py
     }
     assert {path.name for path in EXAMPLES.glob("*.py")} == tested
