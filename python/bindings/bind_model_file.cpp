@@ -64,7 +64,20 @@ py::object wrap(Graph<T>&& graph, const std::string& kind) {
 }  // namespace
 
 void bind_model_file(py::module_& m) {
-  py::register_exception<ModelFileError>(m, "ModelFileError", PyExc_ValueError);
+  py::register_exception<ModelFileError>(m, "ModelFileError", PyExc_ValueError).attr("__doc__") =
+      R"doc(A model file that cannot be read or written; the message names the problem.
+
+A ValueError.
+
+Examples
+--------
+>>> import blasnet as bn
+>>> try:
+...     bn.load("missing.safetensors")
+... except bn.ModelFileError as error:
+...     print(error)
+model file 'missing.safetensors': cannot open it: No such file or directory
+)doc";
   bind_savers<double>(m);
   bind_savers<float>(m);
   m.def(

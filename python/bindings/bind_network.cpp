@@ -170,7 +170,21 @@ py::list parameter_info_list(const std::vector<ParameterInfo>& info) {
 
 void bind_network(py::module_& m) {
   py::register_exception<NotCanonical>(m, "NotCanonical", PyExc_TypeError);
-  py::register_exception<NonFiniteError>(m, "NonFiniteError", PyExc_FloatingPointError);
+  py::register_exception<NonFiniteError>(m, "NonFiniteError", PyExc_FloatingPointError)
+      .attr("__doc__") = R"doc(A NaN or infinite loss or gradient; no parameter was changed by the step.
+
+A FloatingPointError.
+
+Examples
+--------
+>>> import blasnet as bn
+>>> net = bn.Sequential([bn.Dense(1)], input_dim=1, seed=0)
+>>> try:
+...     net.fit([[1.0], [2.0]], [[1e200], [-1e200]], loss="mse", optimizer=bn.SGD(lr=1.0))
+... except bn.NonFiniteError as error:
+...     print(error)
+training stopped in epoch 0 at the batch from sample 0: the loss of output '0' is inf; no parameter was changed
+)doc";
   bind_network_type<double>(m, "NetworkF64");
   bind_network_type<float>(m, "NetworkF32");
 }

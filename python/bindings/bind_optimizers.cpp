@@ -263,13 +263,85 @@ AdamW(lr=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-08, weight_decay=0.5)
 array([1.9])
 )doc";
 
+const char* const step_doc = R"doc(
+One update of ``params`` (a writable, C-contiguous 1-D float32 or float64 array, changed in
+place) from ``grads`` (as many values, read in the same dtype).
+
+Examples
+--------
+>>> import numpy as np
+>>> import blasnet as bn
+>>> sgd = bn.SGD(lr=0.5)
+>>> theta = np.array([1.0, -1.0])
+>>> sgd.step(theta, np.array([0.2, -0.4]))  # Θ − 0.5·∇J
+>>> theta
+array([ 0.9, -0.8])
+>>> sgd.steps
+1
+)doc";
+
+const char* const reset_doc = R"doc(
+Forgets the step count and the state buffers; the next step starts afresh.
+
+Examples
+--------
+>>> import numpy as np
+>>> import blasnet as bn
+>>> sgd = bn.SGD(lr=0.1, momentum=0.9)
+>>> sgd.step(np.zeros(2), np.ones(2))
+>>> sgd.state()
+{'steps': 1, 'momentum': array([1., 1.])}
+>>> sgd.reset()
+>>> sgd.state()
+{'steps': 0}
+)doc";
+
+const char* const state_doc = R"doc(
+The state, for saving: ``{"steps": int, "<buffer>": ndarray, ...}``, the buffers (copies)
+only once a step has sized them.
+
+Examples
+--------
+>>> import numpy as np
+>>> import blasnet as bn
+>>> adam = bn.Adam(lr=0.1)
+>>> adam.state()
+{'steps': 0}
+>>> adam.step(np.zeros(2), np.array([1.0, -1.0]))
+>>> adam.state()  # m = (1 − β₁)·g, v = (1 − β₂)·g²
+{'steps': 1, 'm': array([ 0.1, -0.1]), 'v': array([0.001, 0.001])}
+)doc";
+
+const char* const load_state_doc = R"doc(
+Replaces the state by one ``state()`` returned: every buffer of ``state_names`` or none, one
+float dtype and one length; the next step must be on parameters of that dtype and length.
+Raises ValueError (TypeError for a non-array), changing nothing.
+
+Examples
+--------
+>>> import numpy as np
+>>> import blasnet as bn
+>>> adam = bn.Adam(lr=0.1)
+>>> adam.step(np.zeros(2), np.array([1.0, -1.0]))
+>>> resumed = bn.Adam(lr=0.1)
+>>> resumed.load_state(adam.state())
+>>> a, b = np.zeros(2), np.zeros(2)
+>>> adam.step(a, np.array([1.0, -1.0]))
+>>> resumed.step(b, np.array([1.0, -1.0]))  # the same second step
+>>> bool((a == b).all()), resumed.steps
+(True, 2)
+)doc";
+
 }  // namespace
 
 void bind_optimizers(py::module_& m) {
   py::class_<Optimizer>(m, "Optimizer", optimizer_doc)
-      .def_property("lr", &Optimizer::lr, &Optimizer::set_lr)
-      .def_property_readonly("steps", &Optimizer::steps)
-      .def_property_readonly("state_names", &Optimizer::state_names)
+      .def_property("lr", &Optimizer::lr, &Optimizer::set_lr,
+                    "The learning rate of the next steps; a schedule sets it each epoch.")
+      .def_property_readonly("steps", &Optimizer::steps,
+                             "Steps taken since construction, ``reset()`` or ``load_state()``.")
+      .def_property_readonly("state_names", &Optimizer::state_names,
+                             "The buffers the rule keeps, one value per parameter each.")
       .def(
           "step",
           [](Optimizer& o, py::handle params, py::handle grads) {
@@ -278,33 +350,30 @@ void bind_optimizers(py::module_& m) {
                                    ".step: params must be a float32 or float64 NumPy array");
             }
           },
-          py::arg("params"), py::arg("grads"),
-          "One update of ``params`` (a writable, C-contiguous 1-D float32 or float64 array,\n"
-          "changed in place) from ``grads`` (as many values, read in the same dtype).")
-      .def("reset", &Optimizer::reset,
-           "Forgets the step count and the state buffers; the next step starts afresh.")
-      .def("state", &state_of,
-           "The state, for saving: ``{\"steps\": int, \"<buffer>\": ndarray, ...}``, the\n"
-           "buffers (copies) only once a step has sized them.")
-      .def("load_state", &load_state_from, py::arg("state"),
-           "Replaces the state by one ``state()`` returned: every buffer of ``state_names`` or\n"
-           "none, one float dtype and one length; the next step must be on parameters of that\n"
-           "dtype and length. Raises ValueError (TypeError for a non-array), changing nothing.")
+          py::arg("params"), py::arg("grads"), step_doc)
+      .def("reset", &Optimizer::reset, reset_doc)
+      .def("state", &state_of, state_doc)
+      .def("load_state", &load_state_from, py::arg("state"), load_state_doc)
       .def("__repr__", &Optimizer::describe);
 
   py::class_<SGD, Optimizer>(m, "SGD", sgd_doc)
       .def(py::init<double, double, bool, double>(), py::arg("lr"), py::arg("momentum") = 0.0,
            py::arg("nesterov") = false, py::arg("weight_decay") = 0.0)
-      .def_property_readonly("momentum", &SGD::momentum)
-      .def_property_readonly("nesterov", &SGD::nesterov)
-      .def_property_readonly("weight_decay", &SGD::weight_decay);
+      .def_property_readonly("momentum", &SGD::momentum, "The momentum coefficient, in [0, 1).")
+      .def_property_readonly("nesterov", &SGD::nesterov, "Whether the momentum is Nesterov's.")
+      .def_property_readonly("weight_decay", &SGD::weight_decay,
+                             "The L2 penalty added to the gradient.");
 
   // Adam and AdamW share their hyperparameters, and one update (optimizers.hpp).
   py::class_<AdamFamily, Optimizer>(m, "_AdamLike")
-      .def_property_readonly("beta_1", &AdamFamily::beta_1)
-      .def_property_readonly("beta_2", &AdamFamily::beta_2)
-      .def_property_readonly("epsilon", &AdamFamily::epsilon)
-      .def_property_readonly("weight_decay", &AdamFamily::weight_decay);
+      .def_property_readonly("beta_1", &AdamFamily::beta_1,
+                             "The decay rate of the first moment estimate ``m``.")
+      .def_property_readonly("beta_2", &AdamFamily::beta_2,
+                             "The decay rate of the second moment estimate ``v``.")
+      .def_property_readonly("epsilon", &AdamFamily::epsilon,
+                             "The term added to the update's denominator.")
+      .def_property_readonly("weight_decay", &AdamFamily::weight_decay,
+                             "The weight decay: an L2 penalty for Adam, decoupled for AdamW.");
 
   py::class_<Adam, AdamFamily>(m, "Adam", adam_doc)
       .def(py::init<double, double, double, double, double>(), py::arg("lr") = 1e-3,

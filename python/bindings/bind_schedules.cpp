@@ -178,47 +178,83 @@ Examples
 0.5
 )doc";
 
+const char* const begin_epoch_doc = R"doc(
+Sets the optimizer's rate for the coming epoch (the first call takes its ``lr`` as the
+initial rate).
+
+Examples
+--------
+>>> import blasnet as bn
+>>> from blasnet import schedules
+>>> sgd = bn.SGD(lr=0.1)
+>>> schedule = schedules.StepDecay(step_size=1, gamma=0.5)
+>>> schedule.begin_epoch(sgd)  # epoch 0: α₀
+>>> sgd.lr
+0.1
+>>> schedule.end_epoch(samples=32, monitored=0.7)
+>>> schedule.begin_epoch(sgd)  # epoch 1: α₀·0.5
+>>> sgd.lr
+0.05
+)doc";
+
+const char* const end_epoch_doc = R"doc(
+Records a completed epoch: the samples its steps saw and the loss to watch.
+
+Examples
+--------
+>>> from blasnet import schedules
+>>> schedule = schedules.ReduceOnPlateau()
+>>> schedule.end_epoch(samples=32, monitored=0.7)
+>>> schedule.epochs, schedule.samples, schedule.best
+(1, 32, 0.7)
+)doc";
+
 }  // namespace
 
 void bind_schedules(py::module_& m) {
   py::class_<Schedule>(m, "Schedule", schedule_doc)
-      .def("begin_epoch", &Schedule::begin_epoch, py::arg("optimizer"),
-           "Sets the optimizer's rate for the coming epoch (the first call takes its ``lr``\n"
-           "as the initial rate).")
+      .def("begin_epoch", &Schedule::begin_epoch, py::arg("optimizer"), begin_epoch_doc)
       .def("end_epoch", &Schedule::end_epoch, py::arg("samples"), py::arg("monitored"),
-           "Records a completed epoch: the samples its steps saw and the loss to watch.")
-      .def_property_readonly("epochs", &Schedule::epochs)
-      .def_property_readonly("samples", &Schedule::samples)
+           end_epoch_doc)
+      .def_property_readonly("epochs", &Schedule::epochs, "Epochs completed so far.")
+      .def_property_readonly("samples", &Schedule::samples, "Samples seen so far.")
       .def("__repr__", &Schedule::describe);
 
   py::class_<Constant, Schedule>(m, "Constant", constant_doc).def(py::init<>());
 
   py::class_<InverseScaling, Schedule>(m, "InverseScaling", inverse_scaling_doc)
       .def(py::init<double>(), py::arg("power") = 0.5)
-      .def_property_readonly("power", &InverseScaling::power);
+      .def_property_readonly("power", &InverseScaling::power, "The exponent of the decay.");
 
   py::class_<StepDecay, Schedule>(m, "StepDecay", step_decay_doc)
       .def(py::init<std::size_t, double>(), py::arg("step_size"), py::arg("gamma") = 0.1)
-      .def_property_readonly("step_size", &StepDecay::step_size)
-      .def_property_readonly("gamma", &StepDecay::gamma);
+      .def_property_readonly("step_size", &StepDecay::step_size, "Epochs between decays.")
+      .def_property_readonly("gamma", &StepDecay::gamma, "The factor of each decay.");
 
   py::class_<Cosine, Schedule>(m, "Cosine", cosine_doc)
       .def(py::init<std::size_t, double>(), py::arg("period"), py::arg("min_lr") = 0.0)
-      .def_property_readonly("period", &Cosine::period)
-      .def_property_readonly("min_lr", &Cosine::min_lr);
+      .def_property_readonly("period", &Cosine::period, "Epochs of the descent.")
+      .def_property_readonly("min_lr", &Cosine::min_lr, "The rate at the end and afterwards.");
 
   py::class_<ReduceOnPlateau, Schedule>(m, "ReduceOnPlateau", plateau_doc)
       .def(py::init<double, std::size_t, double, std::size_t, double>(), py::arg("factor") = 0.1,
            py::arg("patience") = 10, py::arg("min_delta") = 1e-4, py::arg("cooldown") = 0,
            py::arg("min_lr") = 0.0)
-      .def_property_readonly("factor", &ReduceOnPlateau::factor)
-      .def_property_readonly("patience", &ReduceOnPlateau::patience)
-      .def_property_readonly("min_delta", &ReduceOnPlateau::min_delta)
-      .def_property_readonly("cooldown", &ReduceOnPlateau::cooldown)
-      .def_property_readonly("min_lr", &ReduceOnPlateau::min_lr)
-      .def_property_readonly("best", &ReduceOnPlateau::best)
-      .def_property_readonly("bad_epochs", &ReduceOnPlateau::bad_epochs)
-      .def_property_readonly("cooldown_left", &ReduceOnPlateau::cooldown_left);
+      .def_property_readonly("factor", &ReduceOnPlateau::factor, "The factor of each reduction.")
+      .def_property_readonly("patience", &ReduceOnPlateau::patience,
+                             "Epochs without improvement before a reduction.")
+      .def_property_readonly("min_delta", &ReduceOnPlateau::min_delta,
+                             "The least decrease of the loss that counts as an improvement.")
+      .def_property_readonly("cooldown", &ReduceOnPlateau::cooldown,
+                             "Epochs after a reduction that are not counted.")
+      .def_property_readonly("min_lr", &ReduceOnPlateau::min_lr, "The floor of the rate.")
+      .def_property_readonly("best", &ReduceOnPlateau::best,
+                             "The lowest monitored loss so far (``inf`` before the first epoch).")
+      .def_property_readonly("bad_epochs", &ReduceOnPlateau::bad_epochs,
+                             "Epochs counted without improvement since the last improvement or "
+                             "reduction.")
+      .def_property_readonly("cooldown_left", &ReduceOnPlateau::cooldown_left,
+                             "Epochs of the current cooldown still to come.");
 }
 
 }  // namespace blasnet::python

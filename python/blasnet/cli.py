@@ -405,9 +405,32 @@ _DATA_COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate, "
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the process's exit status.
 
-    A user's mistake in ``train``, ``predict`` or ``evaluate`` — a missing or unreadable
-    file, a missing column, a non-numeric cell, a wrong number of features, a corrupt model
-    file — prints one line ``blasnet: error: ...`` on stderr and returns 2.
+    A user's mistake in ``train``, ``predict``, ``evaluate`` or ``export`` — a missing or
+    unreadable file, a missing column, a non-numeric cell, a wrong number of features, a
+    corrupt model file, a model ONNX cannot express, a missing optional package — prints
+    one line ``blasnet: error: ...`` on stderr and returns 2.
+
+    Examples
+    --------
+    ``blasnet predict`` on a network saved from Python, y = x₁ + 2·x₂:
+
+    >>> import os, tempfile
+    >>> import blasnet as bn
+    >>> from blasnet.cli import main
+    >>> folder = tempfile.mkdtemp()
+    >>> net = bn.Sequential([bn.Dense(1)], input_dim=2)
+    >>> net.parameters()["0.W"][:] = [[1.0, 2.0]]
+    >>> net.save(os.path.join(folder, "net.safetensors"))
+    >>> with open(os.path.join(folder, "data.csv"), "w") as file:
+    ...     _ = file.write("x1,x2\\n1,1\\n2,0.5\\n")
+    >>> main(["predict", os.path.join(folder, "net.safetensors"), os.path.join(folder, "data.csv")])
+    prediction
+    3
+    3
+    0
+    >>> main(["predict", os.path.join(folder, "missing.safetensors"),
+    ...       os.path.join(folder, "data.csv")])  # the error is one line on stderr
+    2
     """
     args = build_parser().parse_args(argv)
     if args.command in _DATA_COMMANDS:

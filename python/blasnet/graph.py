@@ -41,6 +41,17 @@ class Node:
     name : str
     units : int
         Features of an input; units of a dense node.
+
+    Examples
+    --------
+    >>> import blasnet as bn
+    >>> g = bn.Graph()
+    >>> h = g.dense(g.input("x", 3), 2, name="h")
+    >>> g.output(h, "mse")
+    >>> h, h.name, h.units
+    (Node('h', units=2), 'h', 2)
+    >>> h.W.shape, h.b.shape
+    ((2, 3), (2,))
     """
 
     __slots__ = ("_graph", "name", "units")
@@ -282,6 +293,14 @@ class Graph:
         ValueError
             Naming the problem: a cycle (listing its nodes), an unknown name, a shared weight
             whose shape does not fit, a node that reaches no output, an unused input, ...
+
+        Examples
+        --------
+        >>> import blasnet as bn
+        >>> g = bn.Graph()
+        >>> g.output(g.dense(g.input("x", 2), 1, name="y"), "mse")
+        >>> g.build() is g, sorted(g.parameters())
+        (True, ['y.W', 'y.b'])
         """
         if self._core is not None:
             return self
@@ -684,7 +703,20 @@ class Graph:
         sample_weight: npt.ArrayLike | None = None,
     ) -> History:
         """One pass over the given data, keeping the optimizer's state: incremental training.
-        Returns that epoch's History (also ``self.history``)."""
+        Returns that epoch's History (also ``self.history``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import blasnet as bn
+        >>> g = bn.Graph(seed=0)
+        >>> g.output(g.dense(g.input("x", 1), 1, name="y"), "mse")
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+        >>> sgd = bn.SGD(lr=0.1)
+        >>> [round(g.partial_fit({"x": X}, {"y": 2 * X + 1}, sgd, batch_size=4).loss[0], 3)
+        ...  for _ in range(3)]
+        [7.734, 2.603, 0.879]
+        """
         self._partial_passes += 1
         base = self._seed if seed is None else as_seed(seed)
         return self.fit(
@@ -718,7 +750,20 @@ class Graph:
 
         :meth:`train_step` and :meth:`fit` with plain SGD on a graph without shared weights
         fold the update into the backward products and never form the gradient, so they
-        leave these values as they were."""
+        leave these values as they were.
+
+        Examples
+        --------
+        >>> import blasnet as bn
+        >>> g = bn.Graph()
+        >>> y = g.dense(g.input("x", 1), 1, name="y")
+        >>> g.output(y, "mse")
+        >>> y.W[:] = 3.0
+        >>> g.backward({"x": [[1.0]]}, {"y": [[1.0]]})  # ½(3 − 1)²
+        2.0
+        >>> g.gradients()  # dZ = 3 − 1: dW = dZ·x, db = dZ
+        {'y.W': array([[2.]]), 'y.b': array([2.])}
+        """
         core = self._built()
         return named_views(core.gradient_buffer(), core.parameter_info())
 

@@ -25,6 +25,18 @@ class EpochRecord:
         The learning rate of the epoch.
     seconds : float
         Its wall time, validation included.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import blasnet as bn
+    >>> records = []
+    >>> net = bn.Sequential([bn.Dense(1)], input_dim=1, seed=0)
+    >>> X = np.array([[0.0], [1.0]])
+    >>> _ = net.fit(X, 2 * X, loss="mse", optimizer=bn.SGD(lr=0.1), epochs=3,
+    ...             callbacks=[records.append])
+    >>> [(r.epoch, round(r.loss, 4), r.lr, r.val_loss) for r in records]
+    [(0, 0.68, 0.1, None), (1, 0.5525, 0.1, None), (2, 0.4547, 0.1, None)]
     """
 
     epoch: int
@@ -87,7 +99,17 @@ class History:
         return self.stopped == "interrupted"
 
     def append(self, record: EpochRecord) -> None:
-        """Adds one epoch's record."""
+        """Adds one epoch's record.
+
+        Examples
+        --------
+        >>> from blasnet.history import EpochRecord, History
+        >>> h = History()
+        >>> h.append(EpochRecord(epoch=0, loss=0.7, val_loss=0.8, lr=0.1))
+        >>> h.append(EpochRecord(epoch=1, loss=0.5, val_loss=0.6, lr=0.1))
+        >>> h.loss, h.val_loss, h.accuracy, h.epochs
+        ([0.7, 0.5], [0.8, 0.6], [], 2)
+        """
         self.loss.append(record.loss)
         self.lr.append(record.lr)
         self.epoch_seconds.append(record.seconds)

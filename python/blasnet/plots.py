@@ -181,9 +181,10 @@ def plot_bench(results: Mapping[str, Any] | str | os.PathLike[str],
     >>> from contextlib import redirect_stdout
     >>> from blasnet.cli import main
     >>> folder = tempfile.mkdtemp()
-    >>> with redirect_stdout(io.StringIO()):
-    ...     main(["bench", "--configs", "xor", "--implementations", "blasnet", "numpy",
-    ...           "--seconds", "0.05", "--json", os.path.join(folder, "bench.json")])
+    >>> with redirect_stdout(io.StringIO()):  # the tables it prints
+    ...     status = main(["bench", "--configs", "xor", "--implementations", "blasnet", "numpy",
+    ...                    "--seconds", "0.05", "--json", os.path.join(folder, "bench.json")])
+    >>> status
     0
     >>> plot_bench(os.path.join(folder, "bench.json"), os.path.join(folder, "bench.png"))
     >>> os.path.getsize(os.path.join(folder, "bench.png")) > 0

@@ -49,7 +49,18 @@ LOSSES = ("mse", "binary_cross_entropy", "softmax_cross_entropy")
 
 
 def activation(name: str, Z: Array) -> Array:
-    """Y = f(Z), eq. (2), column by column for softmax and entry by entry otherwise."""
+    """Y = f(Z), eq. (2), column by column for softmax and entry by entry otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blasnet.reference import activation
+    >>> activation("relu", np.array([[-1.0, 0.0, 2.0]]))
+    array([[0., 0., 2.]])
+    >>> activation("softmax", np.array([[0.0], [np.log(3.0)]])).round(6)  # e⁰ : e^{log 3} = 1 : 3
+    array([[0.25],
+           [0.75]])
+    """
     if name == "identity":
         return Z.copy()
     if name == "sigmoid":
@@ -71,6 +82,18 @@ def activation_backward(name: str, Z: Array, Y: Array, dY: Array) -> Array:
 
     softmax is not pointwise: ∂y_i/∂z_k = y_i(δ_ik − y_k), so each column's
     dz_k = Σ_i dy_i·y_i(δ_ik − y_k) = y_k·(dy_k − Σ_i y_i·dy_i).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blasnet.reference import activation, activation_backward
+    >>> Z = np.array([[0.0, 1.0]])
+    >>> dZ = activation_backward("tanh", Z, activation("tanh", Z), np.ones((1, 2)))
+    >>> dZ.round(4)  # 1 − tanh²(z)
+    array([[1.  , 0.42]])
+    >>> Z = np.array([[-1.0, 2.0]])
+    >>> activation_backward("relu", Z, activation("relu", Z), np.array([[5.0, 5.0]]))
+    array([[0., 5.]])
     """
     if name == "identity":
         return dY.copy()
@@ -87,7 +110,17 @@ def activation_backward(name: str, Z: Array, Y: Array, dY: Array) -> Array:
 
 
 def one_hot(labels: Array, n_classes: int) -> Array:
-    """Integer class labels (n_data,) as the columns of a one-hot T (n_classes × n_data)."""
+    """Integer class labels (n_data,) as the columns of a one-hot T (n_classes × n_data).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blasnet.reference import one_hot
+    >>> one_hot(np.array([2, 0]), 3)
+    array([[0., 1.],
+           [0., 0.],
+           [1., 0.]])
+    """
     T = np.zeros((n_classes, labels.shape[0]))
     T[labels, np.arange(labels.shape[0])] = 1.0
     return T
@@ -98,6 +131,15 @@ def loss_value(loss: str, Y: Array, T: Array) -> float:
 
     mse: ½‖y − t‖²;  binary_cross_entropy: −Σ_i [t_i log y_i + (1 − t_i) log(1 − y_i)];
     softmax_cross_entropy: −Σ_i t_i log y_i.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blasnet.reference import loss_value
+    >>> loss_value("mse", np.array([[1.0, 3.0]]), np.array([[0.0, 1.0]]))  # (½·1² + ½·2²) / 2
+    1.25
+    >>> loss_value("softmax_cross_entropy", np.array([[0.5], [0.5]]), np.array([[1.0], [0.0]]))
+    0.6931471805599453
     """
     n = Y.shape[1]
     if loss == "mse":
@@ -110,7 +152,15 @@ def loss_value(loss: str, Y: Array, T: Array) -> float:
 
 
 def loss_gradient(loss: str, Y: Array, T: Array) -> Array:
-    """dY: each sample's ∂cost/∂y, column by column (not divided by n; see the module doc)."""
+    """dY: each sample's ∂cost/∂y, column by column (not divided by n; see the module doc).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blasnet.reference import loss_gradient
+    >>> loss_gradient("mse", np.array([[1.0, 3.0]]), np.array([[0.0, 1.0]]))  # y − t
+    array([[1., 2.]])
+    """
     if loss == "mse":
         return Y - T
     if loss == "binary_cross_entropy":
@@ -123,7 +173,19 @@ def loss_gradient(loss: str, Y: Array, T: Array) -> Array:
 def forward_layers(
     params: Params, activations: Sequence[str], X: Array
 ) -> list[tuple[Array, Array, Array]]:
-    """(input, Z, Y) of every layer from the input up, eqs. (1)-(2) layer after layer."""
+    """(input, Z, Y) of every layer from the input up, eqs. (1)-(2) layer after layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blasnet.reference import forward_layers
+    >>> params = {"0.W": np.array([[1.0, -1.0]]), "0.b": np.array([0.5]),
+    ...           "1.W": np.array([[2.0]]), "1.b": np.array([0.0])}
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])  # two samples, the columns
+    >>> (X0, Z0, Y0), (X1, Z1, Y1) = forward_layers(params, ["relu", "identity"], X)
+    >>> Z0.tolist(), Y0.tolist(), Y1.tolist()  # Z0 = W·X + b, Y0 = relu(Z0), Y1 = 2·Y0
+    ([[1.5, -0.5]], [[1.5, 0.0]], [[3.0, 0.0]])
+    """
     cache = []
     for k, name in enumerate(activations):
         W, b = params[f"{k}.W"], params[f"{k}.b"]
@@ -135,7 +197,17 @@ def forward_layers(
 
 
 def forward(params: Params, activations: Sequence[str], X: Array) -> Array:
-    """The network's output Y (n_out × n_data) for inputs X (n_in × n_data)."""
+    """The network's output Y (n_out × n_data) for inputs X (n_in × n_data).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blasnet.reference import forward
+    >>> params = {"0.W": np.array([[1.0, -1.0]]), "0.b": np.array([0.5]),
+    ...           "1.W": np.array([[2.0]]), "1.b": np.array([0.0])}
+    >>> forward(params, ["relu", "identity"], np.array([[1.0, 0.0], [0.0, 1.0]]))
+    array([[3., 0.]])
+    """
     return forward_layers(params, activations, X)[-1][2]
 
 
@@ -145,6 +217,16 @@ def backward(
     """J of the batch and its gradients, keyed like ``params``.
 
     T is n_out × n_data, or integer class labels of shape (n_data,) (read as one-hot).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blasnet.reference import backward
+    >>> params = {"0.W": np.array([[2.0]]), "0.b": np.array([0.0])}
+    >>> X, T = np.array([[1.0, 3.0]]), np.array([[1.0, 1.0]])  # two samples, the columns
+    >>> J, grads = backward(params, ["identity"], X, T, "mse")
+    >>> J, grads["0.W"].tolist(), grads["0.b"].tolist()  # dZ = (1, 5): dW = (1·1 + 5·3)/2
+    (6.5, [[8.0]], [3.0])
     """
     cache = forward_layers(params, activations, X)
     Y = cache[-1][2]
@@ -165,7 +247,18 @@ def backward(
 
 
 def sgd_step(params: Params, grads: Params, lr: float) -> Params:
-    """New parameters Θ − α·∇_Θ J; ``params`` is left unchanged."""
+    """New parameters Θ − α·∇_Θ J; ``params`` is left unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blasnet.reference import sgd_step
+    >>> params = {"0.W": np.array([[2.0]]), "0.b": np.array([0.0])}
+    >>> grads = {"0.W": np.array([[8.0]]), "0.b": np.array([3.0])}
+    >>> new = sgd_step(params, grads, lr=0.5)
+    >>> new["0.W"].tolist(), new["0.b"].tolist(), params["0.W"].tolist()
+    ([[-2.0]], [-1.5], [[2.0]])
+    """
     return {key: value - lr * grads[key] for key, value in params.items()}
 
 
@@ -180,6 +273,14 @@ class AdamState:
         moments), each of its parameter's shape and dtype.
     t : int
         Steps taken so far.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blasnet.reference import AdamState
+    >>> state = AdamState(m={"0.b": np.zeros(2)}, v={"0.b": np.zeros(2)})
+    >>> state.t, state.m["0.b"].tolist()
+    (0, [0.0, 0.0])
     """
 
     m: Params
@@ -188,7 +289,16 @@ class AdamState:
 
 
 def adam_init(params: Params) -> AdamState:
-    """Adam's state before its first step: zero moments of each parameter's shape and dtype."""
+    """Adam's state before its first step: zero moments of each parameter's shape and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blasnet.reference import adam_init
+    >>> state = adam_init({"0.W": np.ones((2, 3), dtype=np.float32), "0.b": np.ones(2)})
+    >>> state.t, state.m["0.W"].shape, state.v["0.W"].dtype, state.m["0.b"].tolist()
+    (0, (2, 3), dtype('float32'), [0.0, 0.0])
+    """
     return AdamState({key: np.zeros_like(value) for key, value in params.items()},
                      {key: np.zeros_like(value) for key, value in params.items()})
 

@@ -47,8 +47,8 @@ class RNN:
     dtype, seed
         As for :class:`Graph`.
 
-    Attributes
-    ----------
+    Notes
+    -----
     Parameters are ``"cell.W"`` (hidden, n_features + hidden): the columns of ``[x_t; h_{t−1}]``
     in that order; ``"cell.b"``; ``"head.W"`` (n_outputs, hidden); ``"head.b"``.
 
@@ -159,6 +159,19 @@ class RNN:
         -------
         ndarray of shape (n_samples, n_outputs) for the last step, or
         (n_samples, n_steps, n_outputs) for every step
+
+        Examples
+        --------
+        With h_t = x_t + h_{t−1} and y = h, the network sums its sequence:
+
+        >>> import numpy as np
+        >>> import blasnet as bn
+        >>> rnn = bn.RNN(n_features=1, hidden=1, n_outputs=1, activation="identity")
+        >>> p = rnn.parameters()
+        >>> p["cell.W"][:], p["cell.b"][:], p["head.W"][:], p["head.b"][:] = [[1.0, 1.0]], 0, 1, 0
+        >>> X = np.array([[[1.0], [2.0], [3.0]]])  # one sequence of three steps
+        >>> rnn.forward(X)
+        array([[6.]])
         """
         X_ = self._sequences(X)
         outs = self.unroll(X_.shape[1]).forward(self._inputs(X_, h0))
@@ -203,6 +216,17 @@ class RNN:
             (n_samples, n_steps, n_outputs) — or (n_samples, n_steps) — for every step.
             Integer class labels with ``softmax_cross_entropy``.
         h0 : optional, as for :meth:`forward`
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import blasnet as bn
+        >>> rnn = bn.RNN(n_features=1, hidden=1, n_outputs=1, activation="identity")
+        >>> p = rnn.parameters()
+        >>> p["cell.W"][:], p["cell.b"][:], p["head.W"][:], p["head.b"][:] = [[1.0, 1.0]], 0, 1, 0
+        >>> X = np.array([[[1.0], [2.0], [3.0]]])  # one sequence of three steps
+        >>> rnn.backward(X, [[5.0]])  # ½(6 − 5)²
+        0.5
         """
         X_ = self._sequences(X)
         g = self.unroll(X_.shape[1])
@@ -215,7 +239,21 @@ class RNN:
         optimizer: _core.Optimizer,
         h0: npt.ArrayLike | None = None,
     ) -> float:
-        """One gradient step on one batch; returns J before the step."""
+        """One gradient step on one batch; returns J before the step.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import blasnet as bn
+        >>> rnn = bn.RNN(n_features=1, hidden=1, n_outputs=1, activation="identity")
+        >>> p = rnn.parameters()
+        >>> p["cell.W"][:], p["cell.b"][:], p["head.W"][:], p["head.b"][:] = [[1.0, 1.0]], 0, 1, 0
+        >>> X = np.array([[[1.0], [2.0], [3.0]]])  # one sequence of three steps
+        >>> rnn.train_step(X, [[5.0]], bn.SGD(lr=0.01))
+        0.5
+        >>> round(float(rnn.forward(X)[0, 0]), 4)  # closer to 5 than the 6 before
+        5.0704
+        """
         X_ = self._sequences(X)
         g = self.unroll(X_.shape[1])
         return g.train_step(self._inputs(X_, h0), self._targets(T, X_.shape[1]), optimizer)
@@ -325,12 +363,38 @@ class RNN:
 
     def parameters(self) -> dict[str, np.ndarray[Any, Any]]:
         """Writable views of ``cell.W``, ``cell.b``, ``head.W``, ``head.b``, shared by every
-        unrolled length."""
+        unrolled length.
+
+        Examples
+        --------
+        >>> import blasnet as bn
+        >>> rnn = bn.RNN(n_features=2, hidden=3, n_outputs=1)
+        >>> {key: value.shape for key, value in rnn.parameters().items()}
+        {'cell.W': (3, 5), 'cell.b': (3,), 'head.W': (1, 3), 'head.b': (1,)}
+        >>> rnn.parameters()["head.b"][:] = 0.5
+        >>> rnn.unroll(4).parameters()["head.b"]  # the same buffer at every length
+        array([0.5])
+        """
         return self._graphs[1].parameters()
 
     def gradients(self) -> dict[str, np.ndarray[Any, Any]]:
         """Gradients of the last :meth:`backward`, keyed like :meth:`parameters`: each the sum
-        over the steps."""
+        over the steps.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import blasnet as bn
+        >>> rnn = bn.RNN(n_features=1, hidden=1, n_outputs=1, activation="identity")
+        >>> p = rnn.parameters()
+        >>> p["cell.W"][:], p["cell.b"][:], p["head.W"][:], p["head.b"][:] = [[1.0, 1.0]], 0, 1, 0
+        >>> X = np.array([[[1.0], [2.0], [3.0]]])  # one sequence of three steps
+        >>> rnn.backward(X, [[5.0]])
+        0.5
+        >>> g = rnn.gradients()  # dJ/dh_t = 1 at every step
+        >>> g["cell.W"].tolist(), g["cell.b"].tolist()  # [Σ x_t, Σ h_{t−1}], 3 steps
+        ([[6.0, 4.0]], [3.0])
+        """
         return self._graphs[1].gradients()
 
     def __repr__(self) -> str:

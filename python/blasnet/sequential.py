@@ -493,7 +493,20 @@ class Sequential:
 
         :meth:`train_step` and :meth:`fit` with plain SGD fold eq. (9) into the update
         (W ← W − α·dZ·Xᵀ/n is one gemm) and never form the weight gradients, so these values
-        are not kept current by them; other optimizers refresh them at every step."""
+        are not kept current by them; other optimizers refresh them at every step.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import blasnet as bn
+        >>> net = bn.Sequential([bn.Dense(1)], input_dim=1)
+        >>> net.parameters()["0.W"][:], net.parameters()["0.b"][:] = 1.0, 0.0
+        >>> X = np.array([[0.0], [1.0]])
+        >>> net.backward(X, 2 * X, "mse")  # ½(0² + 1²)/2
+        0.25
+        >>> net.gradients()  # dZ = y − t = (0, −1): dW = dZ·Xᵀ/2, db = dZ·1/2
+        {'0.W': array([[-0.5]]), '0.b': array([-0.5])}
+        """
         return self._views(self._net.gradient_buffer())
 
     def _keep_history(self, history: History) -> None:

@@ -71,7 +71,16 @@ _Array = np.ndarray[Any, Any]
 
 def expected_failed_checks(estimator: Any) -> dict[str, str]:
     """Estimator checks of scikit-learn's ``parametrize_with_checks`` that the estimator is
-    known to fail, each with the reason."""
+    known to fail, each with the reason.
+
+    Examples
+    --------
+    >>> from blasnet.sklearn import MLPClassifier, Perceptron, expected_failed_checks
+    >>> list(expected_failed_checks(MLPClassifier()))
+    ['check_sample_weight_equivalence_on_dense_data']
+    >>> expected_failed_checks(Perceptron())
+    {}
+    """
     if isinstance(estimator, (MLPClassifier, MLPRegressor)):
         return {
             "check_sample_weight_equivalence_on_dense_data": (
@@ -333,10 +342,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
     >>> from blasnet.sklearn import MLPClassifier
     >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]] * 10)
     >>> y = np.array([0, 1, 1, 1] * 10)
-    >>> clf = MLPClassifier((8,), learning_rate_init=0.05, max_iter=300, random_state=0,
-    ...                     n_iter_no_change=300).fit(X, y)
+    >>> clf = MLPClassifier((8,), learning_rate_init=0.05, max_iter=1000, random_state=0).fit(X, y)
     >>> clf.predict(X[:4]).tolist()
     [0, 1, 1, 1]
+    >>> clf.score(X, y)
+    1.0
     """
 
     _loss_kind = "classification"
@@ -363,7 +373,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         return np.ascontiguousarray(np.searchsorted(self.classes_, y), dtype=np.int64)
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None) -> MLPClassifier:
-        """Trains for up to ``max_iter`` epochs; returns self."""
+        """Trains for up to ``max_iter`` epochs; returns self.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from blasnet.sklearn import MLPClassifier
+        >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]] * 10)
+        >>> y = [0, 1, 1, 1] * 10
+        >>> clf = MLPClassifier((8,), learning_rate_init=0.05, max_iter=1000, random_state=0)
+        >>> clf.fit(X, y).n_iter_ < 1000  # stopped once the loss no longer fell by tol
+        True
+        >>> clf.score(X, y)
+        1.0
+        """
         self._fit(X, y, sample_weight, incremental=False)
         return self
 
@@ -371,14 +394,39 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         self, X: npt.ArrayLike, y: npt.ArrayLike, classes: npt.ArrayLike | None = None,
         sample_weight: npt.ArrayLike | None = None,
     ) -> MLPClassifier:
-        """One epoch over (X, y); ``classes`` is required on the first call."""
+        """One epoch over (X, y); ``classes`` is required on the first call.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from blasnet.sklearn import MLPClassifier
+        >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]] * 10)
+        >>> y = [0, 1, 1, 1] * 10
+        >>> clf = MLPClassifier((8,), learning_rate_init=0.05, random_state=0)
+        >>> for _ in range(3):
+        ...     _ = clf.partial_fit(X, y, classes=[0, 1])
+        >>> clf.n_iter_, clf.loss_curve_[-1] < clf.loss_curve_[0]
+        (3, True)
+        """
         if not hasattr(self, "network_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         self._fit(X, y, sample_weight, incremental=True, classes=classes)
         return self
 
     def predict_proba(self, X: npt.ArrayLike) -> _Array:
-        """Class probabilities, shape (n_samples, n_classes)."""
+        """Class probabilities, shape (n_samples, n_classes).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from blasnet.sklearn import MLPClassifier
+        >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]] * 10)
+        >>> y = [0, 1, 1, 1] * 10
+        >>> clf = MLPClassifier((8,), learning_rate_init=0.05, max_iter=1000, random_state=0)
+        >>> clf.fit(X, y).predict_proba(X[:2]).round(1)  # (P(0), P(1)) of (0, 0) and (1, 1)
+        array([[1., 0.],
+               [0., 1.]])
+        """
         out = self._forward(X).astype(np.float64)
         if out.shape[1] == 1:
             p = out[:, 0]
@@ -386,12 +434,35 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         return out
 
     def predict_log_proba(self, X: npt.ArrayLike) -> _Array:
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from blasnet.sklearn import MLPClassifier
+        >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]] * 10)
+        >>> y = [0, 1, 1, 1] * 10
+        >>> clf = MLPClassifier((8,), learning_rate_init=0.05, max_iter=1000, random_state=0)
+        >>> log_p = clf.fit(X, y).predict_log_proba(X[:2])
+        >>> np.allclose(np.exp(log_p), clf.predict_proba(X[:2]))
+        True
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def predict(self, X: npt.ArrayLike) -> _Array:
-        """The most probable class of each sample."""
+        """The most probable class of each sample.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from blasnet.sklearn import MLPClassifier
+        >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]] * 10)
+        >>> y = np.array(["no", "yes", "yes", "yes"] * 10)
+        >>> clf = MLPClassifier((8,), learning_rate_init=0.05, max_iter=1000, random_state=0)
+        >>> clf.fit(X, y).predict(X[:4]).tolist()
+        ['no', 'yes', 'yes', 'yes']
+        """
         proba = self.predict_proba(X)
         return np.asarray(self.classes_[np.argmax(proba, axis=1)])
 
@@ -405,9 +476,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]
     >>> import numpy as np
     >>> from blasnet.sklearn import MLPRegressor
     >>> X = np.linspace(-1, 1, 50).reshape(-1, 1)
-    >>> reg = MLPRegressor((16,), max_iter=50, random_state=0, tol=0.0, n_iter_no_change=50)
+    >>> reg = MLPRegressor((16,), learning_rate_init=0.05, max_iter=1000, random_state=0)
     >>> reg.fit(X, 2 * X.ravel()).predict(X).shape
     (50,)
+    >>> reg.score(X, 2 * X.ravel()) > 0.99
+    True
     """
 
     def _output(self) -> tuple[int, str, str]:
@@ -426,19 +499,54 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]
         return np.ascontiguousarray(T, dtype=self.dtype)
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None) -> MLPRegressor:
-        """Trains for up to ``max_iter`` epochs; returns self."""
+        """Trains for up to ``max_iter`` epochs; returns self.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from blasnet.sklearn import MLPRegressor
+        >>> X = np.linspace(-1, 1, 50).reshape(-1, 1)
+        >>> reg = MLPRegressor((16,), learning_rate_init=0.05, max_iter=1000, random_state=0)
+        >>> reg.fit(X, 2 * X.ravel()).n_iter_ < 1000  # stopped once the loss no longer fell by tol
+        True
+        >>> reg.score(X, 2 * X.ravel()) > 0.99
+        True
+        """
         self._fit(X, y, sample_weight, incremental=False)
         return self
 
     def partial_fit(
         self, X: npt.ArrayLike, y: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
     ) -> MLPRegressor:
-        """One epoch over (X, y), keeping the optimizer's state."""
+        """One epoch over (X, y), keeping the optimizer's state.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from blasnet.sklearn import MLPRegressor
+        >>> X = np.linspace(-1, 1, 50).reshape(-1, 1)
+        >>> reg = MLPRegressor((16,), learning_rate_init=0.01, random_state=0)
+        >>> for _ in range(3):
+        ...     _ = reg.partial_fit(X, 2 * X.ravel())
+        >>> reg.n_iter_, reg.loss_curve_[-1] < reg.loss_curve_[0]
+        (3, True)
+        """
         self._fit(X, y, sample_weight, incremental=True)
         return self
 
     def predict(self, X: npt.ArrayLike) -> _Array:
-        """The network's outputs, (n_samples,) for a 1-D training target."""
+        """The network's outputs, (n_samples,) for a 1-D training target.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from blasnet.sklearn import MLPRegressor
+        >>> X = np.linspace(-1, 1, 50).reshape(-1, 1)
+        >>> reg = MLPRegressor((16,), learning_rate_init=0.05, max_iter=1000, random_state=0)
+        >>> y = reg.fit(X, 2 * X.ravel()).predict([[0.5], [-0.5]])
+        >>> y.shape, bool(abs(y - [1.0, -1.0]).max() < 0.1)  # near 2·x
+        ((2,), True)
+        """
         out = self._forward(X).astype(np.float64)
         return out.ravel() if self._y_1d else out
 
@@ -538,17 +646,49 @@ class Perceptron(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Perceptron:
-        """Rosenblatt's rule until an epoch without mistakes or ``max_iter`` epochs."""
+        """Rosenblatt's rule until an epoch without mistakes or ``max_iter`` epochs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from blasnet.sklearn import Perceptron
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        >>> clf = Perceptron(shuffle=False).fit(X, [0, 0, 0, 1])  # AND
+        >>> clf.n_iter_, clf.coef_.tolist(), clf.intercept_.tolist()
+        (6, [[2.0, 1.0]], [-3.0])
+        """
         return self._fit(X, y, int(self.max_iter), False, None)
 
     def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike, classes: npt.ArrayLike | None = None) -> Perceptron:
-        """One epoch over (X, y); ``classes`` is required on the first call."""
+        """One epoch over (X, y); ``classes`` is required on the first call.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from blasnet.sklearn import Perceptron
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        >>> clf = Perceptron(shuffle=False)
+        >>> for _ in range(6):
+        ...     _ = clf.partial_fit(X, [0, 0, 0, 1], classes=[0, 1])
+        >>> clf.n_iter_, clf.predict(X).tolist()
+        (6, [0, 0, 0, 1])
+        """
         if not hasattr(self, "perceptron_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         return self._fit(X, y, 1, True, classes)
 
     def decision_function(self, X: npt.ArrayLike) -> _Array:
-        """``W·x + b``: (n_samples,) for two classes, else (n_samples, n_classes)."""
+        """``W·x + b``: (n_samples,) for two classes, else (n_samples, n_classes).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from blasnet.sklearn import Perceptron
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        >>> clf = Perceptron(shuffle=False).fit(X, [0, 0, 0, 1])
+        >>> clf.decision_function(X)  # 2·x₁ + x₂ − 3
+        array([-3., -2., -1.,  0.])
+        """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=self.dtype)
         scores = np.asarray(X, dtype=np.float64) @ self.coef_.T + self.intercept_
@@ -556,7 +696,16 @@ class Perceptron(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def predict(self, X: npt.ArrayLike) -> _Array:
         """The class of each sample: the positive class where ``W·x + b ≥ 0``, else the
-        one-vs-rest unit with the largest score."""
+        one-vs-rest unit with the largest score.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from blasnet.sklearn import Perceptron
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        >>> Perceptron(shuffle=False).fit(X, ["off", "off", "off", "on"]).predict(X).tolist()
+        ['off', 'off', 'off', 'on']
+        """
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return np.asarray(self.classes_[(scores >= 0).astype(int)])

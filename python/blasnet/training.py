@@ -15,6 +15,9 @@ import numpy as np
 from . import _core
 from .history import EpochRecord, History
 
+# The rest are helpers of the models' fit methods, not part of the API.
+__all__ = ["Callback", "EarlyStopping", "NonFiniteError"]
+
 #: A callback receives each epoch's record; returning False stops training.
 Callback = Callable[[EpochRecord], Union[bool, None]]
 

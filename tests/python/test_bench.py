@@ -5,7 +5,6 @@ mnist-adam steps, for a few hundredths of a second."""
 
 from __future__ import annotations
 
-import doctest
 import importlib
 import importlib.util
 import json
@@ -660,16 +659,3 @@ def test_plot_draws_a_png(tmp_path: Path) -> None:
     path = tmp_path / "step_times.png"
     plot_step_times(_results(), path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-# --- docstrings -----------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("module", [
-    "blasnet.bench", "blasnet.bench.configs", "blasnet.bench.data",
-    "blasnet.bench.implementations", "blasnet.bench.timing", "blasnet.bench.report",
-    "blasnet.bench.runner"])
-def test_docstring_examples(module: str) -> None:
-    """Every example in the benchmark's docstrings runs and shows what it claims."""
-    result = doctest.testmod(importlib.import_module(module))
-    assert result.attempted > 0
-    assert result.failed == 0

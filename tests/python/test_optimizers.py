@@ -3,7 +3,6 @@ and against torch.optim itself; their state across calls, reset, saving and load
 
 from __future__ import annotations
 
-import doctest
 from collections.abc import Callable
 from typing import Any
 
@@ -509,15 +508,3 @@ def test_repr_and_properties() -> None:
         assert isinstance(optimizer, bn.Optimizer)
         rebuilt = eval(repr(optimizer), {**vars(bn)})  # the repr constructs the same optimizer
         assert repr(rebuilt) == repr(optimizer)
-
-
-@pytest.mark.parametrize("obj", [bn.Optimizer, bn.SGD, bn.Adam, bn.AdamW])
-def test_docstring_examples(obj: type) -> None:
-    """The example in each optimizer's docstring runs and shows what it claims."""
-    tests = doctest.DocTestFinder(recurse=False).find(obj, obj.__name__, module=False, globs={})
-    runner = doctest.DocTestRunner()
-    for test in tests:
-        runner.run(test)
-    result = runner.summarize(verbose=False)
-    assert result.attempted > 0
-    assert result.failed == 0

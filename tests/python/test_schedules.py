@@ -4,7 +4,6 @@ min_delta, cooldown and min_lr; parameters, counters, repr and errors."""
 
 from __future__ import annotations
 
-import doctest
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -296,27 +295,3 @@ def test_negative_counts_are_type_errors() -> None:
         schedules.StepDecay(step_size=-1)
     with pytest.raises(TypeError):
         schedules.ReduceOnPlateau(patience=-1)
-
-
-@pytest.mark.parametrize(
-    "obj",
-    [
-        schedules,
-        schedules.Schedule,
-        schedules.Constant,
-        schedules.InverseScaling,
-        schedules.StepDecay,
-        schedules.Cosine,
-        schedules.ReduceOnPlateau,
-    ],
-)
-def test_docstring_examples(obj: object) -> None:
-    """Each docstring's example runs and shows what it claims."""
-    name = getattr(obj, "__name__", "schedules")
-    tests = doctest.DocTestFinder(recurse=False).find(obj, name, module=False, globs={})
-    runner = doctest.DocTestRunner()
-    for test in tests:
-        runner.run(test)
-    result = runner.summarize(verbose=False)
-    assert result.attempted > 0
-    assert result.failed == 0
