@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests need, then runs them all:
 #   - pytest against blasnet installed with pip into a fresh virtual environment (the wheel's
-#     build links scipy-openblas32; no LD_LIBRARY_PATH is set anywhere);
+#     build links scipy-openblas32; no LD_LIBRARY_PATH is set anywhere), with the optional
+#     packages its tests exercise: scikit-learn, matplotlib, onnx and onnxruntime, and mpi4py
+#     with the mpich wheel (the distributed tests start mpiexec -n 2 and -n 3);
+#   - the documentation, built with Sphinx with warnings as errors;
 #   - ctest against a plain CMake build that links the system OpenBLAS, as C++ users do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,11 +27,12 @@ rm -rf "$venv"
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip
 started=$(date +%s)
-"$venv/bin/python" -m pip install -q ".[test]"
+"$venv/bin/python" -m pip install -q ".[test,docs]"
 echo "pip install (build + install): $(( $(date +%s) - started )) s"
 
 # Run from outside the source tree so the tests import the installed package.
 (cd "$root/tests" && "$venv/bin/python" -m pytest -c "$root/pyproject.toml" --rootdir "$root" "$root/tests/python")
+PYTHON="$venv/bin/python" bash "$root/docs/build.sh" -q
 
 export PATH="$venv/bin:$PATH"
 # The C++ package inside the wheel, used as an application would: find_package(blasnet) from
