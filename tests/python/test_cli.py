@@ -72,7 +72,8 @@ def test_demo_without_matplotlib_says_so(capsys: pytest.CaptureFixture[str], tmp
 
 @pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["info", "--help"],
                                   ["bench", "--help"], ["train", "--help"],
-                                  ["predict", "--help"], ["evaluate", "--help"]])
+                                  ["predict", "--help"], ["evaluate", "--help"],
+                                  ["export", "--help"]])
 def test_help_everywhere(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)
