@@ -511,14 +511,29 @@ void Graph<T>::check_weight_gradients_finite() const {
 
 namespace {
 
+// max |m| over M, +Inf if M holds a NaN or ±Inf. With the sign bit cleared, IEEE values order
+// as unsigned integers and NaN sorts above every finite value, so the scan is an integer max:
+// it vectorizes, where a floating-point max carries one long dependency through every element.
 template <typename T>
 double max_abs(MatrixView<const T> M) {
-  double largest = 0;
+  using Bits = typename ExponentBits<T>::Bits;
+  constexpr Bits magnitude = std::numeric_limits<Bits>::max() >> 1;
+  Bits largest = 0;
   for (std::size_t j = 0; j < M.cols; ++j) {
     const T* m = M.column(j);
-    for (std::size_t i = 0; i < M.rows; ++i) largest = std::max(largest, double(std::abs(m[i])));
+    for (std::size_t i = 0; i < M.rows; ++i) {
+      Bits bits;
+      std::memcpy(&bits, &m[i], sizeof bits);
+      bits &= magnitude;
+      largest = bits > largest ? bits : largest;
+    }
   }
-  return largest;
+  if ((largest & ExponentBits<T>::mask) == ExponentBits<T>::mask) {
+    return std::numeric_limits<double>::infinity();
+  }
+  T value;
+  std::memcpy(&value, &largest, sizeof value);
+  return double(value);
 }
 
 }  // namespace
