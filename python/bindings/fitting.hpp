@@ -87,15 +87,20 @@ inline FitOptions fit_options(std::size_t epochs, std::size_t batch_size, bool s
 
 // Runs run(options, on_epoch) without the GIL and returns {"records": [...], "stopped": ...,
 // "best_epoch": ..., "error": message or None}. on_epoch(record dict) -> bool (False stops)
-// runs with the GIL after each epoch; an exception it raises propagates.
+// runs with the GIL after each epoch; an exception it raises propagates. The records went to
+// on_epoch, so "records" lists them only when on_epoch is None: building them twice cost more
+// than a training step of a small network, for every epoch.
 template <typename Run>
 py::dict run_fit(FitOptions options, const py::object& on_epoch, Run&& run) {
   StopOnInterrupt interrupt;
   options.stop = &interrupt.stop;
-  const EpochCallback callback = [&on_epoch](const EpochRecord& record) {
-    py::gil_scoped_acquire acquire;
-    return on_epoch.is_none() || on_epoch(record_dict(record)).cast<bool>();
-  };
+  EpochCallback callback;
+  if (!on_epoch.is_none()) {
+    callback = [&on_epoch](const EpochRecord& record) {
+      py::gil_scoped_acquire acquire;
+      return on_epoch(record_dict(record)).cast<bool>();
+    };
+  }
   FitResult result;
   std::optional<std::string> error;
   {
@@ -108,7 +113,9 @@ py::dict run_fit(FitOptions options, const py::object& on_epoch, Run&& run) {
     }
   }
   py::list records;
-  for (const EpochRecord& r : result.epochs) records.append(record_dict(r));
+  if (on_epoch.is_none()) {
+    for (const EpochRecord& r : result.epochs) records.append(record_dict(r));
+  }
   py::dict out;
   out["records"] = records;
   out["stopped"] = error ? "diverged" : stop_name(result.stopped);
