@@ -7,6 +7,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "blasnet/initializers.hpp"
 #include "blasnet/random.hpp"
@@ -511,29 +512,56 @@ void Graph<T>::check_weight_gradients_finite() const {
 
 namespace {
 
-// max |m| over M, +Inf if M holds a NaN or ±Inf. With the sign bit cleared, IEEE values order
-// as unsigned integers and NaN sorts above every finite value, so the scan is an integer max:
-// it vectorizes, where a floating-point max carries one long dependency through every element.
+// The top 32 bits of |x| as a non-negative int32: all of a float's, a double's sign, exponent
+// and leading 20 mantissa bits. They order like |x| itself (IEEE magnitudes order as integers,
+// NaN and ±Inf above every finite value), and an int32 max vectorizes on every x86-64.
+inline std::int32_t top_bits(float x) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return static_cast<std::int32_t>(bits & 0x7fffffffu);
+}
+inline std::int32_t top_bits(double x) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return static_cast<std::int32_t>((bits >> 32) & 0x7fffffffu);
+}
+
+// The largest value whose |x| has these top bits (a double's low word all ones), as double.
+inline double largest_with(std::int32_t top, float) {
+  const std::uint32_t bits = static_cast<std::uint32_t>(top);
+  float x;
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
+}
+inline double largest_with(std::int32_t top, double) {
+  const std::uint64_t bits = (std::uint64_t(std::uint32_t(top)) << 32) | 0xffffffffull;
+  double x;
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
+}
+
+// An upper bound of max |m| over M, exact for float; +Inf if M holds a NaN or ±Inf. A
+// floating-point max would carry one long dependency through every element; this scan is an
+// integer max over the top bits.
 template <typename T>
-double max_abs(MatrixView<const T> M) {
-  using Bits = typename ExponentBits<T>::Bits;
-  constexpr Bits magnitude = std::numeric_limits<Bits>::max() >> 1;
-  Bits largest = 0;
-  for (std::size_t j = 0; j < M.cols; ++j) {
+double max_abs_bound(MatrixView<const T> M) {
+  // Contiguous columns are one run: a short column (an output of 10 units) would otherwise
+  // leave most of the scan to the loop's scalar tail.
+  const bool contiguous = M.ld == M.rows;
+  const std::size_t runs = contiguous ? 1 : M.cols;
+  const std::size_t length = contiguous ? M.rows * M.cols : M.rows;
+  std::int32_t largest = 0;
+  for (std::size_t j = 0; j < runs; ++j) {
     const T* m = M.column(j);
-    for (std::size_t i = 0; i < M.rows; ++i) {
-      Bits bits;
-      std::memcpy(&bits, &m[i], sizeof bits);
-      bits &= magnitude;
-      largest = bits > largest ? bits : largest;
+    for (std::size_t i = 0; i < length; ++i) {
+      const std::int32_t top = top_bits(m[i]);
+      largest = top > largest ? top : largest;
     }
   }
-  if ((largest & ExponentBits<T>::mask) == ExponentBits<T>::mask) {
-    return std::numeric_limits<double>::infinity();
-  }
-  T value;
-  std::memcpy(&value, &largest, sizeof value);
-  return double(value);
+  // Exponent bits all ones in the top word: NaN or ±Inf.
+  constexpr std::int32_t special = std::is_same_v<T, float> ? 0x7f800000 : 0x7ff00000;
+  if ((largest & special) == special) return std::numeric_limits<double>::infinity();
+  return largest_with(largest, T());
 }
 
 }  // namespace
@@ -541,13 +569,13 @@ double max_abs(MatrixView<const T> M) {
 template <typename T>
 bool Graph<T>::folded_update_is_safe(std::size_t n, T lr) {
   // Every partial sum of dW = X·dZᵀ/n, and the step α·dW, stay below n·max|X|·max|dZ|·max(1, α):
-  // well under the largest T, the folded gemm cannot overflow.
+  // well under the largest T, the folded gemm cannot overflow. (Bounds of the maxima do.)
   const double limit = double(std::numeric_limits<T>::max()) / 4;
   const double scale = double(n) * std::max(1.0, double(lr));
   for (std::size_t k = 0; k < nodes_.size(); ++k) {
     double x = 0;
-    for (const MatrixView<const T>& block : work_[k].X) x = std::max(x, max_abs(block));
-    if (!(scale * x * max_abs(MatrixView<const T>(dy_of(k, n))) < limit)) return false;
+    for (const MatrixView<const T>& block : work_[k].X) x = std::max(x, max_abs_bound(block));
+    if (!(scale * x * max_abs_bound(MatrixView<const T>(dy_of(k, n))) < limit)) return false;
   }
   return true;
 }
