@@ -237,11 +237,12 @@ def _add_export(commands: Any) -> None:
     export = commands.add_parser(
         "export",
         help="write a model file as ONNX, to serve it from onnxruntime or any ONNX runtime",
-        description="Writes the Sequential or Graph in MODEL (a file written by blasnet train "
-        "or by a model's save) to OUT as an ONNX model, checked by onnx.checker, with a "
-        "dynamic batch dimension and the model's dtype. A Sequential reads 'X' and writes 'Y'; "
-        "a Graph keeps its input and output names. An RNN has no static graph and is "
-        "refused. Needs the onnx package: pip install 'blasnet[onnx]'.",
+        description="Writes the Sequential, Graph or Perceptron in MODEL (a file written by "
+        "blasnet train or by a model's save) to OUT as an ONNX model, checked by onnx.checker, "
+        "with a dynamic batch dimension and the model's dtype. A Sequential reads 'X' and "
+        "writes 'Y'; a Graph keeps its input and output names; a Perceptron reads 'x' and "
+        "writes 'perceptron'. An RNN has no static graph and is refused. Needs the onnx "
+        "package: pip install 'blasnet[onnx]'.",
     )
     export.add_argument("model", metavar="MODEL", help="a model file (.safetensors)")
     export.add_argument("out", metavar="OUT", help="the ONNX file to write (atomically)")

@@ -12,12 +12,13 @@ import numpy as np
 from . import _core
 from ._convert import checked_classes
 from .graph import Graph
+from .perceptron import Perceptron
 from .rnn import RNN
 from .sequential import Sequential
 
 ModelFileError = _core.ModelFileError
 
-Model = Union[Sequential, Graph, RNN]
+Model = Union[Sequential, Graph, RNN, Perceptron]
 
 
 def load(path: str | os.PathLike[str]) -> Model:
@@ -26,7 +27,7 @@ def load(path: str | os.PathLike[str]) -> Model:
 
     Returns
     -------
-    Sequential, Graph or RNN
+    Sequential, Graph, RNN or Perceptron
         As saved, with its parameters bit for bit. If the file holds an optimizer, the model's
         ``optimizer`` attribute is that optimizer with its state (steps, moments), ready to
         continue training; otherwise it is None.
@@ -61,9 +62,12 @@ def load(path: str | os.PathLike[str]) -> Model:
         model = Graph._from_core(loaded["core"], loaded["spec"], dtype, seed)
     elif kind == "rnn":
         model = _rnn(loaded["core"], extra, path)
+    elif kind == "perceptron":
+        return _perceptron(Graph._from_core(loaded["core"], loaded["spec"], dtype, seed), extra,
+                           path)
     else:
         raise ModelFileError(f"model file '{os.fspath(path)}' holds a {kind!r}, not a model "
-                             "blasnet can rebuild (sequential, graph or rnn)")
+                             "blasnet can rebuild (sequential, graph, rnn or perceptron)")
     model.optimizer = loaded["optimizer"]
     return model
 
@@ -73,6 +77,24 @@ def _classes(names: Any, n_outputs: int, path: str | os.PathLike[str]) -> list[A
         return checked_classes(names, n_outputs, f"model file '{os.fspath(path)}'")
     except ValueError as error:
         raise ModelFileError(str(error)) from error
+
+
+def _perceptron(g: Graph, arguments: dict[str, Any], path: str | os.PathLike[str]) -> Perceptron:
+    nodes = g.nodes
+    if (len(g.inputs) != 1 or len(nodes) != 1 or nodes[0][0] != "perceptron"
+            or nodes[0][4] != "step" or g.parameters().keys() != {"perceptron.W", "perceptron.b"}):
+        raise ModelFileError(f"model file '{os.fspath(path)}': a perceptron is one node "
+                             f"'perceptron' of step units over one input, not {nodes}")
+    n_features = next(iter(g.inputs.values()))
+    try:
+        p = Perceptron(n_features, nodes[0][3], lr=arguments.get("lr", 1.0), dtype=g.dtype,
+                       seed=int(arguments.get("seed", 0)))
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"model file '{os.fspath(path)}': its perceptron arguments do not "
+                             f"rebuild one: {error}") from error
+    for key, value in p.parameters().items():
+        value[:] = g.parameters()[key]
+    return p
 
 
 def _rnn(core: Any, arguments: dict[str, Any], path: str | os.PathLike[str]) -> RNN:

@@ -28,6 +28,7 @@ import numpy as np
 from . import _core
 from .graph import Graph
 from .io import Model
+from .perceptron import Perceptron
 from .rnn import RNN
 from .sequential import Sequential
 
@@ -105,8 +106,9 @@ def to_proto(model: Model, opset: int | None = None) -> Any:
 
     Parameters
     ----------
-    model : Sequential or Graph
-        An RNN, whose graph depends on the sequence length, raises OnnxExportError.
+    model : Sequential, Graph or Perceptron
+        A Perceptron is written as :meth:`Perceptron.to_graph` describes it. An RNN, whose
+        graph depends on the sequence length, raises OnnxExportError.
     opset : int, optional
         The ONNX opset to target, from 13 up to what the installed onnx knows; default 17.
 
@@ -165,7 +167,7 @@ def export(model: Model, path: str | os.PathLike[str], opset: int | None = None)
 
     Parameters
     ----------
-    model : Sequential or Graph
+    model : Sequential, Graph or Perceptron
     path : str or path-like
     opset : int, optional
         As for :func:`to_proto`.
@@ -197,6 +199,8 @@ def _plan(model: Any) -> _Plan:
         plan = _sequential_plan(model)
     elif isinstance(model, Graph):
         plan = _graph_plan(model)
+    elif isinstance(model, Perceptron):
+        plan = _graph_plan(model.to_graph())
     elif isinstance(model, RNN):
         raise OnnxExportError(
             "an RNN has no static graph: its unrolling depends on the sequence length; export "
@@ -205,7 +209,7 @@ def _plan(model: Any) -> _Plan:
         )
     else:
         raise TypeError(
-            f"ONNX export takes a blasnet Sequential or Graph, got {type(model).__name__}"
+            f"ONNX export takes a blasnet Sequential, Graph or Perceptron, got {type(model).__name__}"
         )
     for node in plan.nodes:
         if node.activation not in ACTIVATIONS:

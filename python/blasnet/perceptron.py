@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._convert import as_count, as_dtype, as_samples, as_seed
+from .graph import Graph
 from .history import History
 
 
@@ -82,6 +84,9 @@ class Perceptron:
         self._n_features = int(self._core.n_features)
         self._n_outputs = int(self._core.n_outputs)
         self.history: History | None = None
+        #: Always None: the rule needs no optimizer. (Models that :func:`blasnet.load` returns
+        #: all have this attribute.)
+        self.optimizer: _core.Optimizer | None = None
 
     @property
     def n_features(self) -> int:
@@ -226,6 +231,87 @@ class Perceptron:
             raise ValueError("error_rate: X has no samples")
         targets = self._targets(y, predicted.shape[0])
         return float(np.mean(predicted != targets))
+
+    def to_graph(self) -> Graph:
+        """The perceptron as a :class:`~blasnet.Graph` that predicts the same, with copies of
+        W and b: input ``"x"``, one dense node ``"perceptron"`` of activation ``step``. Its
+        output carries the loss ``mse`` only because a graph's output needs one; step units are
+        never trained by gradients.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import blasnet as bn
+        >>> p = bn.Perceptron(n_features=2)
+        >>> p.W[:], p.b[:] = [1.0, 1.0], -1.5  # AND
+        >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+        >>> p.to_graph().predict(X)["perceptron"].ravel().tolist()
+        [0.0, 0.0, 0.0, 1.0]
+        """
+        g = Graph(dtype=self._dtype, seed=self._seed)
+        node = g.dense(g.input("x", self._n_features), self._n_outputs, activation="step",
+                       name="perceptron")
+        g.output(node, "mse")
+        for key, value in g.parameters().items():
+            value[:] = self.parameters()[key]
+        return g
+
+    def parameters(self) -> dict[str, np.ndarray[Any, Any]]:
+        """W and b as writable views, keyed as in the model file and :meth:`to_graph`.
+
+        Examples
+        --------
+        >>> import blasnet as bn
+        >>> {key: value.shape for key, value in bn.Perceptron(3, n_outputs=2).parameters().items()}
+        {'perceptron.W': (2, 3), 'perceptron.b': (2,)}
+        """
+        return {"perceptron.W": self.W, "perceptron.b": self.b}
+
+    def save(
+        self, path: str | os.PathLike[str], optimizer: _core.Optimizer | None = None
+    ) -> None:
+        """Writes the perceptron to a model file, as :meth:`to_graph` describes it, with the
+        kind ``"perceptron"`` and ``lr`` in the header. Atomic, as :meth:`Sequential.save`;
+        :func:`blasnet.load` reads it back as a Perceptron, bit for bit, and ``blasnet::load``
+        in C++ as a graph to predict with. ``optimizer`` must be None (it is there so that any
+        loaded model can be saved again the same way).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import blasnet as bn
+        >>> p = bn.Perceptron(n_features=2, lr=0.5)
+        >>> p.W[:], p.b[:] = [1.0, 1.0], -1.5
+        >>> path = os.path.join(tempfile.mkdtemp(), "and.safetensors")
+        >>> p.save(path)
+        >>> again = bn.load(path)
+        >>> again, again.W.tolist(), again.b.tolist()
+        (Perceptron(n_features=2, n_outputs=1, lr=0.5, dtype=float64), [[1.0, 1.0]], [-1.5])
+        """
+        if optimizer is not None:
+            raise ValueError("a perceptron learns by its own rule and saves no optimizer, got "
+                             f"{optimizer!r}")
+        self.to_graph()._save(path, "perceptron", None, {"seed": self._seed, "lr": self._lr})
+
+    def to_onnx(self, path: str | os.PathLike[str], opset: int | None = None) -> None:
+        """Writes :meth:`to_graph` as ONNX (see :meth:`Graph.to_onnx`): input ``"x"``, output
+        ``"perceptron"`` of 0.0 and 1.0 in the perceptron's dtype.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import onnxruntime as ort
+        >>> import blasnet as bn
+        >>> p = bn.Perceptron(n_features=2)
+        >>> p.W[:], p.b[:] = [1.0, 1.0], -1.5
+        >>> path = os.path.join(tempfile.mkdtemp(), "and.onnx")
+        >>> p.to_onnx(path)
+        >>> X = np.array([[0, 0], [1, 1]], dtype=float)
+        >>> ort.InferenceSession(path).run(None, {"x": X})[0].ravel().tolist()
+        [0.0, 1.0]
+        """
+        self.to_graph().to_onnx(path, opset=opset)
 
     def _predict(self, X: npt.ArrayLike) -> np.ndarray[Any, Any]:
         """(n_samples, n_outputs) of 0.0 and 1.0 in the perceptron's dtype."""

@@ -496,6 +496,42 @@ def test_class_names_round_trip_and_bad_ones_are_refused(tmp_path: Path) -> None
     assert isinstance(loaded, bn.Sequential) and loaded.classes == ["a", 2, 3.5]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_perceptron_round_trip(tmp_path: Path, dtype: str) -> None:
+    X, y = bn.datasets.cake(n_samples=60, spread=0.3, seed=0)
+    p = bn.Perceptron(n_features=2, lr=0.25, dtype=dtype, seed=3)
+    p.fit(X, y, epochs=5)
+    path = tmp_path / "p.safetensors"
+    p.save(path)
+    again = bn.load(path)
+    assert isinstance(again, bn.Perceptron)
+    assert (again.n_features, again.n_outputs, again.lr, again.dtype) == (2, 1, 0.25, p.dtype)
+    assert again.W.tobytes() == p.W.tobytes() and again.b.tobytes() == p.b.tobytes()
+    assert np.array_equal(again.predict(X), p.predict(X))
+    assert again.optimizer is None and sorted(again.parameters()) == ["perceptron.W", "perceptron.b"]
+    with pytest.raises(ValueError, match="saves no optimizer"):
+        p.save(tmp_path / "never.safetensors", optimizer=bn.SGD(lr=0.1))
+    assert not (tmp_path / "never.safetensors").exists()
+
+
+def test_perceptron_file_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    g = bn.Graph()
+    g.output(g.dense(g.dense(g.input("x", 2), 2, name="h"), 1, activation="step",
+                     name="perceptron"), "mse")
+    path = tmp_path / "p.safetensors"
+    g._save(path, "perceptron", None, {"seed": 0, "lr": 1.0})
+    with pytest.raises(bn.ModelFileError, match="one node 'perceptron' of step units"):
+        bn.load(path)
+    bn.Perceptron(n_features=2).save(path)
+
+    def negative_rate(meta: dict[str, Any]) -> None:
+        meta["extra"]["lr"] = -1.0
+
+    rewrite_description(path, tmp_path / "bad.safetensors", negative_rate)
+    with pytest.raises(bn.ModelFileError, match="perceptron arguments do not rebuild one"):
+        bn.load(tmp_path / "bad.safetensors")
+
+
 def test_missing_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.safetensors"
     with pytest.raises(bn.ModelFileError, match="nowhere.safetensors"):

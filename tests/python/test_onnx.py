@@ -340,9 +340,25 @@ def test_an_rnn_is_refused_naming_the_way_out(tmp_path: Path) -> None:
     rnn = bn.RNN(n_features=2, hidden=3, n_outputs=1)
     with pytest.raises(OnnxExportError, match=r"RNN has no static graph.*unroll\(n_steps\)"):
         export(rnn, tmp_path / "rnn.onnx")
-    with pytest.raises(TypeError, match="Sequential or Graph, got Perceptron"):
-        export(bn.Perceptron(n_features=2), tmp_path / "p.onnx")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Sequential, Graph or Perceptron, got History"):
+        export(bn.History(), tmp_path / "h.onnx")  # type: ignore[arg-type]
     assert not os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_perceptron_exports_its_step_units(tmp_path: Path, dtype: str) -> None:
+    """Step units, 1 at z = 0 as in the core, from Python and from its model file."""
+    p = bn.Perceptron(n_features=3, n_outputs=2, dtype=dtype)
+    p.W[:] = [[1.0, -1.0, 0.5], [0.0, 2.0, -1.0]]
+    p.b[:] = [0.0, -0.5]
+    X = np.array([[1.0, 1.0, 0.0], [0.0, 0.5, 0.5], [-1.0, 2.0, 4.0]], dtype=dtype)
+    p.to_onnx(tmp_path / "p.onnx")
+    p.save(tmp_path / "p.safetensors")
+    assert cli.main(["export", str(tmp_path / "p.safetensors"), str(tmp_path / "cli.onnx")]) == 0
+    for name in ("p.onnx", "cli.onnx"):
+        (Y,) = _session(tmp_path / name).run(None, {"x": X})
+        assert Y.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(Y, p.predict(X))
 
 
 def test_a_graph_that_does_not_build_is_refused(tmp_path: Path) -> None:
