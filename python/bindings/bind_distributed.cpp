@@ -1,10 +1,12 @@
 #include <blasnet/graph.hpp>
+#include <blasnet/metrics.hpp>
 #include <blasnet/network.hpp>
 #include <blasnet/random.hpp>
 #include <pybind11/numpy.h>
 
 #include <cstdint>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include "arrays.hpp"
@@ -48,17 +50,15 @@ Graph<T>* graph_of(py::handle model) {
   return nullptr;
 }
 
-// Copies of each output's Y (samples × units) from the graph's last pass.
+// Right predictions of output i in the graph's last pass, as the core's training tally counts
+// them (metrics.hpp): a canonical targets array of the graph's dtype, or int64 labels.
 template <typename T>
-py::list last_outputs(const Graph<T>& graph) {
-  py::list out;
-  for (std::size_t i = 0; i < graph.plan().outputs.size(); ++i) {
-    const MatrixView<const T> Y = graph.output(i);
-    CArray<T> copy = new_samples<T>(Y.cols, Y.rows);
-    copy_samples(Y, copy.mutable_data());
-    out.append(std::move(copy));
+std::size_t correct_of(const Graph<T>& graph, std::size_t i, py::handle targets) {
+  if (i >= graph.plan().outputs.size()) {
+    throw py::index_error("count_correct: no output " + std::to_string(i));
   }
-  return out;
+  const Loss loss = graph.plan().outputs[i].loss;
+  return count_correct<T>(loss, graph.output(i), as_targets<T>(targets, loss));
 }
 
 }  // namespace
@@ -70,14 +70,15 @@ void bind_distributed(py::module_& m) {
       .def("next", &EpochOrder::next, "The next epoch's order: a permutation of range(n).");
   // Called by the one thread that trains, between its own calls: no lock is taken.
   m.def(
-      "last_outputs",
-      [](py::handle model) {
-        if (const Graph<double>* g = graph_of<double>(model)) return last_outputs(*g);
-        if (const Graph<float>* g = graph_of<float>(model)) return last_outputs(*g);
-        throw py::type_error("last_outputs: not a core network or graph");
+      "count_correct",
+      [](py::handle model, std::size_t output, py::handle targets) {
+        if (const Graph<double>* g = graph_of<double>(model)) return correct_of(*g, output, targets);
+        if (const Graph<float>* g = graph_of<float>(model)) return correct_of(*g, output, targets);
+        throw py::type_error("count_correct: not a core network or graph");
       },
-      py::arg("model"),
-      "Each output's Y (samples × units) from the model's last forward, training or not.");
+      py::arg("model"), py::arg("output"), py::arg("targets"),
+      "Samples whose output ``output`` in the model's last forward is right against\n"
+      "``targets``, as fit's accuracy counts them.");
   m.def(
       "seed_dropout",
       [](py::handle model, std::uint64_t seed) {

@@ -287,17 +287,6 @@ def _abort(comm: Any, error: BaseException) -> None:
     comm.Abort(1)
 
 
-def _count_correct(loss: str, Y: np.ndarray[Any, Any], T: np.ndarray[Any, Any]) -> int:
-    """Samples whose prediction is right, as the core's training tally counts them: the
-    largest output against the label (or the largest target) for softmax_cross_entropy, every
-    unit on the right side of 0.5 for binary_cross_entropy."""
-    if loss == "softmax_cross_entropy":
-        truth = T if T.ndim == 1 else np.argmax(T, axis=1)
-        return int(np.count_nonzero(np.argmax(Y, axis=1) == truth))
-    half = Y.dtype.type(0.5)
-    return int(np.count_nonzero(np.all((Y > half) == (T > half), axis=1)))
-
-
 class _Job:
     """One model's data as one rank sees them: row sources indexed on demand, the converted
     rows of any set of samples, and the core calls on them."""
@@ -427,7 +416,7 @@ class _Job:
         i = self.scored
         source = self.from_input[i]
         target = T[i] if source is None else X[source]
-        return _count_correct(self.losses[i], _core.last_outputs(self.core)[i], target)
+        return int(_core.count_correct(self.core, i, target))
 
 
 def _rows(data: Any, name: str, dim: int | None = None) -> Any:
