@@ -866,24 +866,34 @@ class Graph:
             for (name, units, loss, _, from_input), T in zip(self._output_specs, targets)
         ]
 
-    def _weight_of(self, name: str) -> np.ndarray[Any, Any]:
-        parameters = self.parameters()
-        if name not in self._dense:
-            raise ValueError(f"'{name}' is an input; only dense nodes have weights")
+    def _weight_key(self, name: str) -> tuple[str, bool]:
+        """The parameter key of the W dense node ``name`` applies, following its shares to the
+        owner, and whether it applies it transposed (transposes along the chain cancel)."""
         transposed = False
         while self._dense[name].share:
             transposed ^= self._dense[name].transpose
             name = self._dense[name].share
-        W = parameters[f"{name}.W"]
-        return W.T if transposed else W
+        return f"{name}.W", transposed
+
+    def _bias_key(self, name: str) -> str:
+        """The parameter key of the b dense node ``name`` adds: a share's owner's, unless the
+        share is transposed (then the node has a bias of its own)."""
+        while self._dense[name].share and not self._dense[name].transpose:
+            name = self._dense[name].share
+        return f"{name}.b"
+
+    def _weight_of(self, name: str) -> np.ndarray[Any, Any]:
+        parameters = self.parameters()
+        if name not in self._dense:
+            raise ValueError(f"'{name}' is an input; only dense nodes have weights")
+        key, transposed = self._weight_key(name)
+        return parameters[key].T if transposed else parameters[key]
 
     def _bias_of(self, name: str) -> np.ndarray[Any, Any]:
         parameters = self.parameters()
         if name not in self._dense:
             raise ValueError(f"'{name}' is an input; only dense nodes have a bias")
-        while self._dense[name].share and not self._dense[name].transpose:
-            name = self._dense[name].share
-        return parameters[f"{name}.b"]
+        return parameters[self._bias_key(name)]
 
     def to_onnx(self, path: str | os.PathLike[str], opset: int | None = None) -> None:
         """Writes the graph to an ONNX file, its inputs and outputs named as here, with a

@@ -261,20 +261,13 @@ def _graph_plan(graph: Graph) -> _Plan:
     parameters = graph.parameters()  # builds the graph, checking it
     # The declarations say which W and b a sharing node applies; the core's node list says
     # the forward order and the dimensions.
-    declared = graph._dense
     width = dict(graph.inputs)
     nodes = []
     for name, reads, _, units, activation in graph.nodes:
-        weight, transposed = name, False
-        while declared[weight].share:
-            transposed ^= declared[weight].transpose
-            weight = declared[weight].share
-        bias = name
-        while declared[bias].share and not declared[bias].transpose:
-            bias = declared[bias].share
+        weight, transposed = graph._weight_key(name)
         sources = tuple((source, width[source]) for source in reads)
         nodes.append(
-            _Dense(name, sources, units, activation, f"{weight}.W", transposed, f"{bias}.b")
+            _Dense(name, sources, units, activation, weight, transposed, graph._bias_key(name))
         )
         width[name] = units
     return _Plan(
