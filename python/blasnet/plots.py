@@ -197,5 +197,4 @@ def plot_bench(results: Mapping[str, Any] | str | os.PathLike[str],
     else:
         with open(results, encoding="utf-8") as file:
             loaded = json.load(file)
-    _pyplot()
     plot_step_times(loaded, Path(path), threads)

@@ -5,10 +5,10 @@ matplotlib is imported when a figure is drawn, never before: it is a benchmark e
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
+from ..plots import _pyplot
 from .implementations import IMPLEMENTATIONS
 from .report import format_seconds
 
@@ -19,9 +19,7 @@ def plot_step_times(results: dict[str, Any], path: Path, threads: int | None = N
     """Bars of the median step time of each implementation, on a log scale, with the GEMM
     floor drawn across each group; one panel per dtype, at ``threads`` BLAS threads (default:
     the most the run used). Written to ``path`` (PNG)."""
-    matplotlib = importlib.import_module("matplotlib")
-    matplotlib.use("Agg")
-    pyplot = importlib.import_module("matplotlib.pyplot")
+    pyplot = _pyplot()
 
     if threads is None:
         threads = max(case["threads"] for case in results["cases"])
