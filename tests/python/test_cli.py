@@ -87,7 +87,9 @@ def test_bad_arguments_exit_nonzero_with_one_message(capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["demo", "--seed", "-3"])
     assert exit_info.value.code == 2
-    assert "seed must be non-negative" in capsys.readouterr().err
+    assert capsys.readouterr().err.splitlines() == [
+        "blasnet demo: error: argument --seed: must be at least 0, got -3 "
+        "(see blasnet demo --help)"]
 
 
 def test_info_names_the_blas(capsys: pytest.CaptureFixture[str]) -> None:
@@ -539,3 +541,123 @@ def test_csv_reader_peak_memory_stays_near_the_matrix(tmp_path: Path) -> None:
     matrix, grown = (int(word) for word in done.stdout.split())
     assert matrix == 150_000 * 11 * 8
     assert grown < 2 * matrix, (grown, matrix)
+
+
+# --- every user mistake: one line on stderr, exit status 2 ---------------------------------
+
+
+def _expect_usage_error(argv: list[str], capsys: pytest.CaptureFixture[str], *words: str) -> None:
+    """Refused while parsing: one line, status 2, nothing done (no table on stdout)."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.splitlines()) == 1 and "Traceback" not in captured.err, captured.err
+    assert captured.err.startswith("blasnet")
+    for word in words:
+        assert word in captured.err
+
+
+@pytest.mark.parametrize(("options", "words"), [
+    (["--batch-size", "1e23"], ["--batch-size", "whole number", "'1e23'"]),
+    (["--batch-size", str(10**23)], ["--batch-size", "at most 9223372036854775807"]),
+    (["--hidden", str(2**63)], ["--hidden", "at most 9223372036854775807"]),
+    (["--hidden", "8,0"], ["--hidden", "at least 1, got 0"]),
+    (["--hidden", "8,x"], ["--hidden", "'x'"]),
+    (["--epochs", "0"], ["--epochs", "at least 1"]),
+    (["--epochs", "-5"], ["--epochs", "at least 1"]),
+    (["--patience", "0"], ["--patience", "at least 1"]),
+    (["--seed", str(2**64)], ["--seed", "at most 18446744073709551615"]),
+    (["--lr", "nan"], ["--lr", "finite"]),
+    (["--lr", "fast"], ["--lr", "'fast'"]),
+    (["--momentum", "inf"], ["--momentum", "finite"]),
+    (["--validation", "nan"], ["--validation", "finite"]),
+    (["--validation", "1"], ["--validation", "[0, 1)"]),
+    (["--colour", "red"], ["unrecognized arguments: --colour"]),
+])
+def test_out_of_range_options_are_refused_while_parsing(
+    options: list[str], words: list[str], cake_csv: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An integer beyond what the core's sizes hold, a NaN rate or a word for a number is one
+    line naming the option, before the data are read."""
+    _expect_usage_error(["train", str(cake_csv), "--target", "label",
+                         "--out", str(tmp_path / "m.safetensors"), *options], capsys, *words)
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_training(
+    cake_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing folder or a folder given as the file fails at once, not after training, and
+    the check creates nothing."""
+    missing = tmp_path / "missing" / "dir" / "m.safetensors"
+    _expect_usage_error(["train", str(cake_csv), "--target", "label", "--out", str(missing)],
+                        capsys, "--out", f"no folder {missing.parent}")
+    _expect_usage_error(["train", str(cake_csv), "--target", "label", "--out", str(tmp_path)],
+                        capsys, "is a folder")
+    _expect_usage_error(["predict", "m.safetensors", str(cake_csv), "--out", str(missing)],
+                        capsys, "--out", "no folder")
+    _expect_usage_error(["export", "m.safetensors", str(missing)], capsys, "OUT", "no folder")
+    _expect_usage_error(["train", str(cake_csv), "--target", "label", "--out", "m\0.st"],
+                        capsys, "NUL")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cake.csv"]
+
+
+def test_library_errors_name_the_command_line_options(
+    cake_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The core's message quotes its argument names; the command line says its options."""
+    model = str(tmp_path / "m.safetensors")
+    _expect_one_line_error(["train", str(cake_csv), "--target", "label", "--out", model,
+                            "--validation", "0.001"], capsys, "--validation 0.001 of 120")
+    _expect_one_line_error(["train", str(cake_csv), "--target", "label", "--out", model,
+                            "--lr", "0"], capsys, "--lr=0.0")
+    _expect_one_line_error(["train", str(cake_csv), "--target", "label", "--out", model,
+                            "--optimizer", "sgd", "--momentum", "2"], capsys, "--momentum=2.0")
+    assert cli.main(["train", str(cake_csv), "--target", "label", "--out", model,
+                     "--epochs", "1"]) == 0
+    capsys.readouterr()
+    _expect_one_line_error(["export", model, str(tmp_path / "m.onnx"), "--opset", "5"], capsys,
+                           "opset must be in [13")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_size_the_machine_cannot_hold_is_one_line(
+    cake_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """10¹¹ hidden units over 2 inputs: the core refuses (MemoryError or a ValueError naming
+    the size); the command line prints one line."""
+    _expect_one_line_error(["train", str(cake_csv), "--target", "label", "--out",
+                            str(tmp_path / "m.safetensors"), "--hidden", str(10**11)], capsys)
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "export"])
+def test_a_model_argument_that_is_not_a_model_is_one_line(
+    command: str, cake_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = {"predict": [str(cake_csv)], "evaluate": [str(cake_csv), "--target", "label"],
+             "export": [str(tmp_path / "m.onnx")]}[command]
+    for model in (cake_csv, tmp_path, tmp_path / "empty.safetensors"):
+        (tmp_path / "empty.safetensors").write_bytes(b"")
+        _expect_one_line_error([command, str(model), *extra], capsys, str(model))
+
+
+def test_data_that_is_a_folder_or_missing_is_one_line(
+    cake_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "m.safetensors"
+    assert _train_cake(cake_csv, model, "--epochs", "1") == 0
+    capsys.readouterr()
+    for data in (tmp_path, tmp_path / "none.csv", tmp_path / "none.npz"):
+        _expect_one_line_error(["predict", str(model), str(data)], capsys, str(data))
+
+
+def test_a_demo_folder_that_cannot_be_made_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("")
+    _expect_one_line_error(["demo", "--plots", str(tmp_path / "file" / "pictures")], capsys,
+                           "file")
