@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
-import os
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 import numpy as np
 
-from . import _core, demo
+from . import _core, cli_args, demo
 from .bench import command as bench_command
 from .cli_data import class_indices, default_task, encode_classes, read_data
 from .history import EpochRecord
@@ -31,66 +29,12 @@ from .training import EarlyStopping
 _USER_ERRORS = (OSError, ValueError, KeyError, FloatingPointError, OverflowError, MemoryError,
                 ImportError)
 
-#: The largest count the core's sizes and counters (std::size_t, std::int64_t) all hold.
-_MAX_COUNT = 2**63 - 1
-#: The largest seed (a std::uint64_t).
-_MAX_SEED = 2**64 - 1
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, but a usage error is one line on stderr (not the usage block),
     exit status 2, as every other user mistake is."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _integer(low: int, high: int) -> Callable[[str], int]:
-    """An argument type: a whole number in [low, high], checked when the command line is
-    parsed, so that nothing out of the library's range reaches it."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        if value > high:
-            raise argparse.ArgumentTypeError(f"must be at most {high}, got {value}")
-        return value
-
-    return parse
-
-
-def _finite(text: str) -> float:
-    """An argument type: a finite number."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-    return value
-
-
-def _output_file(text: str) -> str:
-    """An argument type: a file path that can be written, checked before any work is done
-    (a training run must not end in 'no such folder'). Nothing is created to check it."""
-    if "\0" in text:
-        raise argparse.ArgumentTypeError(f"{text!r}: a path cannot hold a NUL byte")
-    folder = os.path.dirname(text) or "."
-    if os.path.isdir(text):
-        raise argparse.ArgumentTypeError(f"{text}: is a folder, expected a file name")
-    if not os.path.isdir(folder):
-        raise argparse.ArgumentTypeError(f"{text}: no folder {folder}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{text}: the folder {folder} is not writable")
-    return text
-
-
-_seed = _integer(0, _MAX_SEED)
-_count = _integer(1, _MAX_COUNT)
 
 
 def cmake_dir() -> Path:
@@ -154,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo_parser.add_argument("--dtype", choices=["float32", "float64"], default="float64",
                              help="precision of the networks (default float64)")
-    demo_parser.add_argument("--seed", type=_seed, default=0,
+    demo_parser.add_argument("--seed", type=cli_args.seed, default=0,
                              help="seed of the weights, the data and the shuffling (default 0)")
     pictures = demo_parser.add_mutually_exclusive_group()
     pictures.add_argument("--plots", default="blasnet-demo", metavar="DIR",
@@ -193,14 +137,14 @@ _CLASSES_NOTE = ("A classifier's classes are the distinct values of the target (
 def _hidden_sizes(text: str) -> list[int]:
     """An argument type: comma-separated layer sizes, each a count."""
     try:
-        return [_count(part) for part in text.split(",") if part.strip()]
+        return [cli_args.count(part) for part in text.split(",") if part.strip()]
     except argparse.ArgumentTypeError as error:
         raise argparse.ArgumentTypeError(f"layer sizes like 64,64: {error}") from None
 
 
 def _fraction(text: str) -> float:
     """An argument type: a share in [0, 1)."""
-    value = _finite(text)
+    value = cli_args.finite(text)
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
     return value
@@ -219,7 +163,7 @@ def _add_train(commands: Any) -> None:
     train.add_argument("data", metavar="DATA", help=_DATA_HELP)
     train.add_argument("--target", required=True, metavar="COLUMN",
                        help="the target column of a CSV, or the target array of an NPZ (e.g. y)")
-    train.add_argument("--out", required=True, type=_output_file, metavar="MODEL",
+    train.add_argument("--out", required=True, type=cli_args.output_file, metavar="MODEL",
                        help="the model file to write")
     train.add_argument("--task", choices=["classify", "regress"],
                        help="default: classify if the targets are names, or whole numbers with "
@@ -231,19 +175,19 @@ def _add_train(commands: Any) -> None:
                        help="activation of the hidden layers (default relu)")
     train.add_argument("--optimizer", choices=["adam", "sgd"], default="adam",
                        help="the update rule (default adam)")
-    train.add_argument("--lr", type=_finite, default=1e-3, help="learning rate (default 1e-3)")
-    train.add_argument("--momentum", type=_finite, default=0.9,
+    train.add_argument("--lr", type=cli_args.finite, default=1e-3, help="learning rate (default 1e-3)")
+    train.add_argument("--momentum", type=cli_args.finite, default=0.9,
                        help="momentum of sgd (default 0.9)")
-    train.add_argument("--epochs", type=_count, default=100,
+    train.add_argument("--epochs", type=cli_args.count, default=100,
                        help="passes over the training samples (default 100)")
-    train.add_argument("--batch-size", type=_count, default=32,
+    train.add_argument("--batch-size", type=cli_args.count, default=32,
                        help="samples per gradient step (default 32)")
     train.add_argument("--validation", type=_fraction, default=0.1, metavar="FRACTION",
                        help="share of the samples held out for validation (default 0.1; 0: none)")
-    train.add_argument("--patience", type=_count, metavar="N",
+    train.add_argument("--patience", type=cli_args.count, metavar="N",
                        help="stop when the validation loss has not improved for N epochs, "
                        "keeping the best weights")
-    train.add_argument("--seed", type=_seed, default=0,
+    train.add_argument("--seed", type=cli_args.seed, default=0,
                        help="seed of the weights, the split and the shuffling (default 0)")
     train.add_argument("--dtype", choices=["float32", "float64"], default="float64",
                        help="precision of the network (default float64)")
@@ -268,7 +212,7 @@ def _add_predict(commands: Any) -> None:
     predict.add_argument("data", metavar="DATA", help=_DATA_HELP)
     predict.add_argument("--target", metavar="COLUMN",
                          help="a CSV column to ignore (the training target), if present")
-    predict.add_argument("--out", type=_output_file, metavar="FILE", help="write here instead of to stdout")
+    predict.add_argument("--out", type=cli_args.output_file, metavar="FILE", help="write here instead of to stdout")
     predict.add_argument("--proba", action="store_true",
                          help="add the class probabilities (classifiers)")
 
@@ -299,8 +243,8 @@ def _add_export(commands: Any) -> None:
         "package: pip install 'blasnet[onnx]'.",
     )
     export.add_argument("model", metavar="MODEL", help="a model file (.safetensors)")
-    export.add_argument("out", type=_output_file, metavar="OUT", help="the ONNX file to write (atomically)")
-    export.add_argument("--opset", type=_count, metavar="N",
+    export.add_argument("out", type=cli_args.output_file, metavar="OUT", help="the ONNX file to write (atomically)")
+    export.add_argument("--opset", type=cli_args.count, metavar="N",
                         help="the ONNX opset to target (default 17, at least 13)")
 
 

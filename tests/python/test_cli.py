@@ -661,3 +661,17 @@ def test_a_demo_folder_that_cannot_be_made_is_one_line(
     (tmp_path / "file").write_text("")
     _expect_one_line_error(["demo", "--plots", str(tmp_path / "file" / "pictures")], capsys,
                            "file")
+
+
+@pytest.mark.parametrize(("options", "words"), [
+    (["--json", "missing/bench.json"], ["--json", "no folder missing"]),
+    (["--plot", "missing/bench.png"], ["--plot", "no folder missing"]),
+    (["--seconds", "inf"], ["--seconds", "finite"]),
+    (["--rounds", str(2**63)], ["--rounds", "at most"]),
+    (["--threads", "0"], ["--threads", "at least 1"]),
+])
+def test_bench_options_are_checked_before_it_runs(
+    options: list[str], words: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The run takes seconds to minutes: a file it could not write is refused up front."""
+    _expect_usage_error(["bench", "--configs", "xor", *options], capsys, *words)
