@@ -425,6 +425,15 @@ _OPTIONS = {
 }
 
 
+def _one_line(message: str, command: str) -> str:
+    """``message`` as one printable line in the command's terms: runs of whitespace become
+    one space, other control characters (a NUL or an escape from a file name or a cell)
+    their escapes, so the terminal shows what the file holds."""
+    words = " ".join(message.split())
+    printable = "".join(c if c.isprintable() else repr(c)[1:-1] for c in words)
+    return _in_option_terms(printable, command)
+
+
 def _in_option_terms(message: str, command: str) -> str:
     """``message`` with the library's argument names, where they are followed by their
     value (``lr=0.0``, ``validation_fraction 0.01``), replaced by the command's options.
@@ -472,8 +481,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _COMMANDS[args.command](args, sys.stdout)
     except _USER_ERRORS as error:
-        message = " ".join(str(error).split()) or type(error).__name__
-        print(f"blasnet: error: {_in_option_terms(message, args.command)}", file=sys.stderr)
+        print(f"blasnet: error: {_one_line(str(error), args.command) or type(error).__name__}",
+              file=sys.stderr)
         return 2
 
 

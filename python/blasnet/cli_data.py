@@ -54,6 +54,8 @@ def read_data(
     >>> X.tolist(), y.tolist()
     ([[1.0, 2.0], [3.0, 4.0]], [0.0, 1.0])
     """
+    if "\0" in path:  # the OS would read the path only up to it
+        raise ValueError(f"{path!r}: a path cannot hold a NUL byte")
     if path.endswith(".npz"):
         return _read_npz(path, target, need_target)
     return _read_csv(path, target, need_target)

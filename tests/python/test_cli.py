@@ -675,3 +675,19 @@ def test_bench_options_are_checked_before_it_runs(
 ) -> None:
     """The run takes seconds to minutes: a file it could not write is refused up front."""
     _expect_usage_error(["bench", "--configs", "xor", *options], capsys, *words)
+
+
+def test_control_characters_in_paths_are_shown_escaped_on_one_line(
+    cake_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A NUL in a data path is refused naming the path (the OS would stop reading at it);
+    a control character from a file in a message is printed as its escape."""
+    model = tmp_path / "m.safetensors"
+    assert _train_cake(cake_csv, model, "--epochs", "1") == 0
+    capsys.readouterr()
+    _expect_one_line_error(["predict", str(model), str(cake_csv) + "\0.csv"], capsys,
+                           "cake.csv\\x00.csv", "NUL byte")
+    data = tmp_path / "escape.csv"
+    data.write_text("a\x1b[2Jb,x\n1,2\n")  # a column name that would clear the screen
+    _expect_one_line_error(["evaluate", str(model), str(data), "--target", "label"], capsys,
+                           "(columns: a\\x1b[2Jb, x)")
