@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import re
 import sys
@@ -340,21 +341,27 @@ def _predict(args: argparse.Namespace, out: TextIO) -> int:
     net, classes = _load_sequential(args.model)
     X, _ = read_data(args.data, args.target, need_target=False)
     outputs = net.predict(_features(net, X, args.data))
-    if classes is not None:
-        header = ["label"] + ([f"p_{name}" for name in classes] if args.proba else [])
-        rows = [[str(classes[int(np.argmax(row))])]
-                + ([f"{p:.6g}" for p in row] if args.proba else []) for row in outputs]
-    else:
-        header = ["prediction"] if outputs.shape[1] == 1 else [
-            f"y{k}" for k in range(outputs.shape[1])]
-        rows = [[f"{v:.10g}" for v in row] for row in outputs]
-    text = "".join(",".join(row) + "\n" for row in [header, *rows])
     if args.out is None:
-        out.write(text)
+        _write_predictions(out, outputs, classes, args.proba)
     else:
-        with open(args.out, "w", encoding="utf-8") as file:
-            file.write(text)
+        with open(args.out, "w", encoding="utf-8", newline="") as file:
+            _write_predictions(file, outputs, classes, args.proba)
     return 0
+
+
+def _write_predictions(file: TextIO, outputs: np.ndarray[Any, Any],
+                       classes: list[str | int | float] | None, proba: bool) -> None:
+    """One CSV row per sample, each written as it is formatted (no copy of the whole text);
+    the csv module quotes a class name that holds a comma or a quote."""
+    writer = csv.writer(file, lineterminator="\n")
+    if classes is None:
+        writer.writerow(["prediction"] if outputs.shape[1] == 1 else [
+            f"y{k}" for k in range(outputs.shape[1])])
+        writer.writerows([f"{v:.10g}" for v in row] for row in outputs)
+        return
+    writer.writerow(["label"] + ([f"p_{name}" for name in classes] if proba else []))
+    writer.writerows([str(classes[int(k)])] + ([f"{p:.6g}" for p in row] if proba else [])
+                     for k, row in zip(np.argmax(outputs, axis=1), outputs))
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO) -> int:

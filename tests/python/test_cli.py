@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import io
 import os
@@ -691,3 +692,24 @@ def test_control_characters_in_paths_are_shown_escaped_on_one_line(
     data.write_text("a\x1b[2Jb,x\n1,2\n")  # a column name that would clear the screen
     _expect_one_line_error(["evaluate", str(model), str(data), "--target", "label"], capsys,
                            "(columns: a\\x1b[2Jb, x)")
+
+
+def test_predicted_class_names_holding_commas_are_quoted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A class name is written as a CSV cell: "salt, pepper" stays one cell."""
+    data = tmp_path / "d.csv"
+    rows = [f'{x},{"salt, pepper" if x > 0 else "sugar"}' for x in np.linspace(-1, 1, 40)]
+    data.write_text("x,taste\n" + "\n".join(f'{row.split(",")[0]},"{row.split(",", 1)[1]}"'
+                                             for row in rows) + "\n")
+    model = tmp_path / "m.safetensors"
+    assert cli.main(["train", str(data), "--target", "taste", "--out", str(model),
+                     "--epochs", "1", "--validation", "0"]) == 0
+    capsys.readouterr()
+    assert cli.main(["predict", str(model), str(data), "--target", "taste", "--proba",
+                     "--out", str(tmp_path / "p.csv")]) == 0
+    with open(tmp_path / "p.csv", newline="") as file:
+        table = list(csv.reader(file))
+    assert table[0] == ["label", "p_salt, pepper", "p_sugar"]
+    assert len(table) == 41 and {row[0] for row in table[1:]} <= {"salt, pepper", "sugar"}
+    assert all(len(row) == 3 for row in table)
