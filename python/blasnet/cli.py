@@ -458,7 +458,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     A user's mistake in any command — a missing or unreadable file, a missing column, a
     non-numeric or non-finite cell, a wrong number of features, a corrupt model file, a model
     ONNX cannot express, a size the machine cannot hold, a missing optional package — prints
-    one line ``blasnet: error: ...`` on stderr and returns 2. An option out of its range, or
+    one line ``blasnet: error: ...`` on stderr and returns 2; Ctrl-C prints
+    ``blasnet: interrupted`` and returns 130. An option out of its range, or
     an output file whose folder is missing, is refused before any work with one line
     ``blasnet COMMAND: error: ...`` and exit status 2 (SystemExit, as for ``--help``).
 
@@ -491,6 +492,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"blasnet: error: {_one_line(str(error), args.command) or type(error).__name__}",
               file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C: the library stopped at a batch boundary; a model file is written whole or
+        # not at all, so there is nothing to report but the stop. 130 = 128 + SIGINT.
+        print("blasnet: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import csv
 import importlib.util
 import io
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -713,3 +714,18 @@ def test_predicted_class_names_holding_commas_are_quoted(
     assert table[0] == ["label", "p_salt, pepper", "p_sugar"]
     assert len(table) == 41 and {row[0] for row in table[1:]} <= {"salt, pepper", "sugar"}
     assert all(len(row) == 3 for row in table)
+
+
+def test_ctrl_c_during_training_is_one_line_and_status_130(cake_csv: Path, tmp_path: Path) -> None:
+    model = tmp_path / "m.safetensors"
+    run = subprocess.Popen([sys.executable, "-m", "blasnet", "train", str(cake_csv), "--target",
+                            "label", "--out", str(model), "--epochs", str(10**9)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert run.stdout is not None
+    for line in run.stdout:
+        if line.lstrip().startswith("1 "):  # the first epoch's row: training is under way
+            break
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130 and err.splitlines() == ["blasnet: interrupted"]
+    assert not model.exists()
