@@ -30,6 +30,7 @@ from .training import EarlyStopping
 _USER_ERRORS = (OSError, ValueError, KeyError, FloatingPointError, OverflowError, MemoryError,
                 ImportError)
 
+
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, but a usage error is one line on stderr (not the usage block),
     exit status 2, as every other user mistake is."""

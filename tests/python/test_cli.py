@@ -520,19 +520,27 @@ def test_csv_reader_reads_a_pipe(tmp_path: Path) -> None:
 
 
 _PEAK_SCRIPT = """
-import resource, sys
+import sys
 from blasnet.cli_data import read_data
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+# VmHWM, the peak resident size of this process's memory. Not ru_maxrss: started from a
+# pytest of 60 MB, it read 41 MB of growth where VmHWM reads 21 MB, the parent's peak
+# carried over fork and exec.
+def resident(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith(field))
+
+before = resident("VmRSS:")
 X, y = read_data(sys.argv[1], "y", need_target=True)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(X.nbytes + y.nbytes, (after - before) * 1024)
+print(X.nbytes + y.nbytes, resident("VmHWM:") - before)
 """
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's /proc")
 def test_csv_reader_peak_memory_stays_near_the_matrix(tmp_path: Path) -> None:
-    """A 15 MB CSV of 150,000 rows × 11 columns: the reader's peak memory is within twice the
-    12 MB float matrix. Holding the cells as Python lists (the reader before) took ten times
-    the file's size."""
+    """A 15 MB CSV of 150,000 rows × 11 columns: reading it grows the process by less than
+    2.5 times the 13 MB of the matrix and the target (21 MB when measured; the chunk's
+    strings are the rest). Holding the cells as Python lists, the reader before took 172 MB."""
     rng = np.random.default_rng(0)
     data = np.column_stack([rng.standard_normal((150_000, 10)), rng.integers(0, 3, 150_000)])
     path = tmp_path / "big.csv"
@@ -542,7 +550,7 @@ def test_csv_reader_peak_memory_stays_near_the_matrix(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=True)
     matrix, grown = (int(word) for word in done.stdout.split())
     assert matrix == 150_000 * 11 * 8
-    assert grown < 2 * matrix, (grown, matrix)
+    assert grown < 2.5 * matrix, (grown, matrix)
 
 
 # --- every user mistake: one line on stderr, exit status 2 ---------------------------------
