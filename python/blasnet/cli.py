@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import io
+import re
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import numpy as np
 
-from . import _core, demo
+from . import _core, cli_args, demo
 from .bench import command as bench_command
 from .cli_data import class_indices, default_task, encode_classes, read_data
 from .history import EpochRecord
@@ -20,16 +22,21 @@ from .io import load
 from .sequential import Sequential
 from .training import EarlyStopping
 
-#: What a user's data or files can raise: printed as one line, without a traceback. An
-#: ImportError is an optional package that is not installed (``export`` needs onnx).
-_USER_ERRORS = (OSError, ValueError, KeyError, FloatingPointError, ImportError)
+#: What a user's data, files or sizes can raise, the library's documented exception types:
+#: printed as one line, without a traceback. ValueError covers ModelFileError and
+#: OnnxExportError, FloatingPointError NonFiniteError; MemoryError is a size the machine
+#: cannot hold; an ImportError is an optional package that is not installed (``export``
+#: needs onnx).
+_USER_ERRORS = (OSError, ValueError, KeyError, FloatingPointError, OverflowError, MemoryError,
+                ImportError)
 
 
-def _positive_seed(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed must be non-negative, got {value}")
-    return value
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error is one line on stderr (not the usage block),
+    exit status 2, as every other user mistake is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def cmake_dir() -> Path:
@@ -69,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.command, args.data, args.hidden, args.optimizer, args.epochs
     ('train', 'data.csv', [32, 16], 'adam', 100)
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="blasnet",
         description="Feed-forward neural networks whose passes are BLAS matrix products.",
     )
@@ -93,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo_parser.add_argument("--dtype", choices=["float32", "float64"], default="float64",
                              help="precision of the networks (default float64)")
-    demo_parser.add_argument("--seed", type=_positive_seed, default=0,
+    demo_parser.add_argument("--seed", type=cli_args.seed, default=0,
                              help="seed of the weights, the data and the shuffling (default 0)")
     pictures = demo_parser.add_mutually_exclusive_group()
     pictures.add_argument("--plots", default="blasnet-demo", metavar="DIR",
@@ -130,26 +137,18 @@ _CLASSES_NOTE = ("A classifier's classes are the distinct values of the target (
 
 
 def _hidden_sizes(text: str) -> list[int]:
+    """An argument type: comma-separated layer sizes, each a count."""
     try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 64,64, got {text!r}") from None
-    if any(size < 1 for size in sizes):
-        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
-    return sizes
+        return [cli_args.count(part) for part in text.split(",") if part.strip()]
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"layer sizes like 64,64: {error}") from None
 
 
 def _fraction(text: str) -> float:
-    value = float(text)
+    """An argument type: a share in [0, 1)."""
+    value = cli_args.finite(text)
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
@@ -166,7 +165,8 @@ def _add_train(commands: Any) -> None:
     train.add_argument("data", metavar="DATA", help=_DATA_HELP)
     train.add_argument("--target", required=True, metavar="COLUMN",
                        help="the target column of a CSV, or the target array of an NPZ (e.g. y)")
-    train.add_argument("--out", required=True, metavar="MODEL", help="the model file to write")
+    train.add_argument("--out", required=True, type=cli_args.output_file, metavar="MODEL",
+                       help="the model file to write")
     train.add_argument("--task", choices=["classify", "regress"],
                        help="default: classify if the targets are names, or whole numbers with "
                        "at most 20 distinct values; else regress")
@@ -177,19 +177,19 @@ def _add_train(commands: Any) -> None:
                        help="activation of the hidden layers (default relu)")
     train.add_argument("--optimizer", choices=["adam", "sgd"], default="adam",
                        help="the update rule (default adam)")
-    train.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
-    train.add_argument("--momentum", type=float, default=0.9,
+    train.add_argument("--lr", type=cli_args.finite, default=1e-3, help="learning rate (default 1e-3)")
+    train.add_argument("--momentum", type=cli_args.finite, default=0.9,
                        help="momentum of sgd (default 0.9)")
-    train.add_argument("--epochs", type=_positive_int, default=100,
+    train.add_argument("--epochs", type=cli_args.count, default=100,
                        help="passes over the training samples (default 100)")
-    train.add_argument("--batch-size", type=_positive_int, default=32,
+    train.add_argument("--batch-size", type=cli_args.count, default=32,
                        help="samples per gradient step (default 32)")
     train.add_argument("--validation", type=_fraction, default=0.1, metavar="FRACTION",
                        help="share of the samples held out for validation (default 0.1; 0: none)")
-    train.add_argument("--patience", type=_positive_int, metavar="N",
+    train.add_argument("--patience", type=cli_args.count, metavar="N",
                        help="stop when the validation loss has not improved for N epochs, "
                        "keeping the best weights")
-    train.add_argument("--seed", type=_positive_seed, default=0,
+    train.add_argument("--seed", type=cli_args.seed, default=0,
                        help="seed of the weights, the split and the shuffling (default 0)")
     train.add_argument("--dtype", choices=["float32", "float64"], default="float64",
                        help="precision of the network (default float64)")
@@ -214,7 +214,7 @@ def _add_predict(commands: Any) -> None:
     predict.add_argument("data", metavar="DATA", help=_DATA_HELP)
     predict.add_argument("--target", metavar="COLUMN",
                          help="a CSV column to ignore (the training target), if present")
-    predict.add_argument("--out", metavar="FILE", help="write here instead of to stdout")
+    predict.add_argument("--out", type=cli_args.output_file, metavar="FILE", help="write here instead of to stdout")
     predict.add_argument("--proba", action="store_true",
                          help="add the class probabilities (classifiers)")
 
@@ -245,20 +245,22 @@ def _add_export(commands: Any) -> None:
         "package: pip install 'blasnet[onnx]'.",
     )
     export.add_argument("model", metavar="MODEL", help="a model file (.safetensors)")
-    export.add_argument("out", metavar="OUT", help="the ONNX file to write (atomically)")
-    export.add_argument("--opset", type=int, metavar="N",
+    export.add_argument("out", type=cli_args.output_file, metavar="OUT", help="the ONNX file to write (atomically)")
+    export.add_argument("--opset", type=cli_args.count, metavar="N",
                         help="the ONNX opset to target (default 17, at least 13)")
 
 
 def _epoch_table(out: TextIO) -> Any:
-    """A callback printing one row per epoch under a header."""
-    print(f"{'epoch':>5}  {'loss':>10}  {'val_loss':>10}  {'accuracy':>8}  {'val_acc':>8}  "
-          f"{'seconds':>8}", file=out)
+    """A callback printing one row per epoch under a header, which it prints with the first
+    row (an error before the first epoch leaves no table behind)."""
 
     def cell(value: float | None, width: int, spec: str) -> str:
         return f"{'-':>{width}}" if value is None else f"{value:>{width}{spec}}"
 
     def show(record: EpochRecord) -> None:
+        if record.epoch == 0:
+            print(f"{'epoch':>5}  {'loss':>10}  {'val_loss':>10}  {'accuracy':>8}  "
+                  f"{'val_acc':>8}  {'seconds':>8}", file=out)
         print(f"{record.epoch + 1:>5}  {cell(record.loss, 10, '.4g')}  "
               f"{cell(record.val_loss, 10, '.4g')}  {cell(record.accuracy, 8, '.3f')}  "
               f"{cell(record.val_accuracy, 8, '.3f')}  {cell(record.seconds, 8, '.4f')}",
@@ -340,21 +342,27 @@ def _predict(args: argparse.Namespace, out: TextIO) -> int:
     net, classes = _load_sequential(args.model)
     X, _ = read_data(args.data, args.target, need_target=False)
     outputs = net.predict(_features(net, X, args.data))
-    if classes is not None:
-        header = ["label"] + ([f"p_{name}" for name in classes] if args.proba else [])
-        rows = [[str(classes[int(np.argmax(row))])]
-                + ([f"{p:.6g}" for p in row] if args.proba else []) for row in outputs]
-    else:
-        header = ["prediction"] if outputs.shape[1] == 1 else [
-            f"y{k}" for k in range(outputs.shape[1])]
-        rows = [[f"{v:.10g}" for v in row] for row in outputs]
-    text = "".join(",".join(row) + "\n" for row in [header, *rows])
     if args.out is None:
-        out.write(text)
+        _write_predictions(out, outputs, classes, args.proba)
     else:
-        with open(args.out, "w", encoding="utf-8") as file:
-            file.write(text)
+        with open(args.out, "w", encoding="utf-8", newline="") as file:
+            _write_predictions(file, outputs, classes, args.proba)
     return 0
+
+
+def _write_predictions(file: TextIO, outputs: np.ndarray[Any, Any],
+                       classes: list[str | int | float] | None, proba: bool) -> None:
+    """One CSV row per sample, each written as it is formatted (no copy of the whole text);
+    the csv module quotes a class name that holds a comma or a quote."""
+    writer = csv.writer(file, lineterminator="\n")
+    if classes is None:
+        writer.writerow(["prediction"] if outputs.shape[1] == 1 else [
+            f"y{k}" for k in range(outputs.shape[1])])
+        writer.writerows([f"{v:.10g}" for v in row] for row in outputs)
+        return
+    writer.writerow(["label"] + ([f"p_{name}" for name in classes] if proba else []))
+    writer.writerows([str(classes[int(k)])] + ([f"{p:.6g}" for p in row] if proba else [])
+                     for k, row in zip(np.argmax(outputs, axis=1), outputs))
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO) -> int:
@@ -400,16 +408,61 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-_DATA_COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate, "export": _export}
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    demo.run(out, dtype=args.dtype, seed=args.seed, plots_dir=args.plots)
+    return 0
+
+
+def _info(args: argparse.Namespace, out: TextIO) -> int:
+    print(f"blasnet {_core.__version__}", file=out)
+    print(f"BLAS: {_core.blas_config()}", file=out)
+    print(f"BLAS threads: {_core.get_num_threads()}", file=out)
+    return 0
+
+
+_COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate, "export": _export,
+             "demo": _demo, "bench": bench_command.main, "info": _info}
+
+#: The library's argument names that its messages quote, per command, as that command's
+#: options: "validation_fraction 0.01 of 49 samples ..." is "--validation 0.01 ...".
+_OPTIONS = {
+    "train": {"validation_fraction": "--validation", "batch_size": "--batch-size",
+              "epochs": "--epochs", "patience": "--patience", "lr": "--lr",
+              "momentum": "--momentum", "seed": "--seed"},
+    "export": {"opset": "--opset"},
+}
+
+
+def _one_line(message: str, command: str) -> str:
+    """``message`` as one printable line in the command's terms: runs of whitespace become
+    one space, other control characters (a NUL or an escape from a file name or a cell)
+    their escapes, so the terminal shows what the file holds."""
+    words = " ".join(message.split())
+    printable = "".join(c if c.isprintable() else repr(c)[1:-1] for c in words)
+    return _in_option_terms(printable, command)
+
+
+def _in_option_terms(message: str, command: str) -> str:
+    """``message`` with the library's argument names, where they are followed by their
+    value (``lr=0.0``, ``validation_fraction 0.01``), replaced by the command's options.
+    A column or file named like an argument is quoted, so it is left as it is."""
+    names = _OPTIONS.get(command, {})
+    if not names:
+        return message
+    pattern = r"\b(" + "|".join(names) + r")(?==|\s[-+.\d])"
+    return re.sub(pattern, lambda match: names[match.group(1)], message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the process's exit status.
 
-    A user's mistake in ``train``, ``predict``, ``evaluate`` or ``export`` — a missing or
-    unreadable file, a missing column, a non-numeric cell, a wrong number of features, a
-    corrupt model file, a model ONNX cannot express, a missing optional package — prints
-    one line ``blasnet: error: ...`` on stderr and returns 2.
+    A user's mistake in any command — a missing or unreadable file, a missing column, a
+    non-numeric or non-finite cell, a wrong number of features, a corrupt model file, a model
+    ONNX cannot express, a size the machine cannot hold, a missing optional package — prints
+    one line ``blasnet: error: ...`` on stderr and returns 2; Ctrl-C prints
+    ``blasnet: interrupted`` and returns 130. An option out of its range, or
+    an output file whose folder is missing, is refused before any work with one line
+    ``blasnet COMMAND: error: ...`` and exit status 2 (SystemExit, as for ``--help``).
 
     Examples
     --------
@@ -434,22 +487,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     2
     """
     args = build_parser().parse_args(argv)
-    if args.command in _DATA_COMMANDS:
-        try:
-            return _DATA_COMMANDS[args.command](args, sys.stdout)
-        except _USER_ERRORS as error:
-            message = " ".join(str(error).split()) or type(error).__name__
-            print(f"blasnet: error: {message}", file=sys.stderr)
-            return 2
-    if args.command == "demo":
-        demo.run(sys.stdout, dtype=args.dtype, seed=args.seed, plots_dir=args.plots)
-        return 0
-    if args.command == "bench":
-        return bench_command.main(args, sys.stdout)
-    print(f"blasnet {_core.__version__}")
-    print(f"BLAS: {_core.blas_config()}")
-    print(f"BLAS threads: {_core.get_num_threads()}")
-    return 0
+    try:
+        return _COMMANDS[args.command](args, sys.stdout)
+    except _USER_ERRORS as error:
+        print(f"blasnet: error: {_one_line(str(error), args.command) or type(error).__name__}",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        # Ctrl-C: the library stopped at a batch boundary; a model file is written whole or
+        # not at all, so there is nothing to report but the stop. 130 = 128 + SIGINT.
+        print("blasnet: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -12,21 +12,15 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from ..cli_args import count, finite, output_file
 from .configs import CONFIGS
 from .implementations import IMPLEMENTATIONS
 from .report import markdown
 from .runner import Options, run
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
+def _positive_seconds(text: str) -> float:
+    value = finite(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return value
@@ -40,24 +34,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtypes", nargs="+", choices=["float32", "float64"],
                         default=["float32"], metavar="DTYPE",
                         help="float32 and/or float64 (default: float32)")
-    parser.add_argument("--threads", nargs="+", type=_positive_int, default=[1], metavar="N",
+    parser.add_argument("--threads", nargs="+", type=count, default=[1], metavar="N",
                         help="BLAS thread counts to run with (default: 1)")
     parser.add_argument("--implementations", nargs="+", choices=list(IMPLEMENTATIONS),
                         default=list(IMPLEMENTATIONS), metavar="IMPL",
                         help=f"{', '.join(IMPLEMENTATIONS)} (default: all; those not "
                              "installed are skipped)")
-    parser.add_argument("--seconds", type=_positive_float, default=0.3,
+    parser.add_argument("--seconds", type=_positive_seconds, default=0.3,
                         help="timing budget of each worker process, split between a step "
                              "and an epoch (default: 0.3)")
-    parser.add_argument("--rounds", type=_positive_int, default=1,
+    parser.add_argument("--rounds", type=count, default=1,
                         help="times each worker is started, implementations taking turns "
                              "(default: 1)")
     parser.add_argument("--latency", action="store_true",
                         help="also time each implementation's forward on a single sample of "
                              "the digits network, in each dtype at 1 thread (a few seconds)")
-    parser.add_argument("--json", metavar="FILE",
+    parser.add_argument("--json", type=output_file, metavar="FILE",
                         help="also write every median and minimum to FILE as JSON")
-    parser.add_argument("--plot", metavar="PNG",
+    parser.add_argument("--plot", type=output_file, metavar="PNG",
                         help="also draw the step times to PNG (needs matplotlib)")
 
 
