@@ -12,7 +12,9 @@
 // writes the rate or the state takes the hold for its own call, so a call from another thread
 // waits until the running training ends instead of reading, resizing or freeing the state
 // under its update loop; two fits that share an optimizer run one after the other. The hold is
-// recursive: the thread that has it (a fit's epoch callback) may call any member.
+// recursive: the thread that has it (a fit's epoch callback) may call any member. A wait can
+// only deadlock as any two locks can: a fit's callback waiting for a model whose own fit is
+// waiting for this optimizer.
 
 #include <cstddef>
 #include <mutex>
