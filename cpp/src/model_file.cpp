@@ -756,6 +756,7 @@ LoadedModel read_model(ByteSource& source) {
 // --- optimizer records ------------------------------------------------------------------
 
 OptimizerRecord record_optimizer(const Optimizer& optimizer) {
+  const auto held = optimizer.hold();  // one state, not a fit's steps apart
   OptimizerRecord record = rule_of(optimizer);
   if (!optimizer.has_state()) return record;
   for (const std::string& name : optimizer.state_names()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <stdexcept>
 #include <utility>
 
@@ -55,12 +56,21 @@ std::string joined(const std::vector<std::string>& names) {
 // Adam's step t over the flat buffers, for Adam (l2 = λ, decoupled = 0) and AdamW (l2 = 0,
 // decoupled = λ). m and v are the moment buffers, as long as params. Each weight-decay form is
 // its own loop, free of branches, so that the compiler vectorizes it.
+//
+// The bias corrections of Kingma & Ba's Algorithm 1, m̂ = m/(1 − β₁ᵗ) and v̂ = v/(1 − β₂ᵗ), hold
+// for every t that begin_step hands out, 1 ≤ t ≤ max_steps = 2⁵³: t is exact as a double, a
+// large t makes βᵗ underflow to 0 and the correction exactly 1 (its limit), and since β < 1,
+// 1 − βᵗ ≥ 1 − β > 0 for t ≥ 1. Taking that bound as a floor changes nothing when pow is
+// accurate and keeps the divisor positive whatever the libm's last bit.
 template <typename T>
 void adam_update(Span<T> params, Span<const T> grads, T* m, T* v, std::size_t t, double lr,
                  double beta_1, double beta_2, double epsilon, double l2, double decoupled) {
   const auto steps = static_cast<double>(t);
-  const T step_size = static_cast<T>(lr / (1 - std::pow(beta_1, steps)));
-  const T root_correction_2 = static_cast<T>(std::sqrt(1 - std::pow(beta_2, steps)));
+  const auto correction = [steps](double beta) {  // 1 − βᵗ
+    return std::max(1 - std::pow(beta, steps), 1 - beta);
+  };
+  const T step_size = static_cast<T>(lr / correction(beta_1));
+  const T root_correction_2 = static_cast<T>(std::sqrt(correction(beta_2)));
   const T decay = static_cast<T>(1 - lr * decoupled);
   const T b1 = static_cast<T>(beta_1), b2 = static_cast<T>(beta_2);
   const T c1 = static_cast<T>(1 - beta_1), c2 = static_cast<T>(1 - beta_2);
@@ -92,17 +102,47 @@ void adam_update(Span<T> params, Span<const T> grads, T* m, T* v, std::size_t t,
 Optimizer::Optimizer(std::string name, double lr, std::vector<std::string> state_names)
     : name_(std::move(name)), lr_(checked_lr(name_, lr)), state_names_(std::move(state_names)) {}
 
-void Optimizer::set_lr(double lr) { lr_ = checked_lr(name_, lr); }
+Optimizer::Optimizer(const Optimizer& other) { *this = other; }
+
+Optimizer& Optimizer::operator=(const Optimizer& other) {
+  if (this == &other) return *this;
+  const std::scoped_lock both(mutex_, other.mutex_);
+  name_ = other.name_;
+  lr_ = other.lr_;
+  state_names_ = other.state_names_;
+  steps_ = other.steps_;
+  state_size_ = other.state_size_;
+  state_ = other.state_;
+  return *this;
+}
+
+void Optimizer::set_lr(double lr) {
+  const double checked = checked_lr(name_, lr);
+  const auto held = hold();
+  lr_ = checked;
+}
 
 void Optimizer::restore_lr(double lr) {
   if (!(std::isfinite(lr) && lr >= 0)) {
     throw std::invalid_argument(name_ + ": a schedule set the learning rate to " +
                                 float_repr(lr) + "; it must be finite and non-negative");
   }
+  const auto held = hold();
   lr_ = lr;
 }
 
+void Optimizer::step(Span<float> params, Span<const float> grads) {
+  const auto held = hold();
+  apply_step(params, grads);
+}
+
+void Optimizer::step(Span<double> params, Span<const double> grads) {
+  const auto held = hold();
+  apply_step(params, grads);
+}
+
 void Optimizer::reset() {
+  const auto held = hold();
   steps_ = 0;
   state_size_ = 0;
   state_ = std::monostate{};
@@ -114,11 +154,16 @@ std::size_t Optimizer::begin_step(Span<T> params, Span<const T> grads) {
     throw std::invalid_argument(name_ + ": " + std::to_string(params.size) +
                                 " parameters but " + std::to_string(grads.size) + " gradients");
   }
+  if (steps_ == max_steps) {
+    throw std::overflow_error(name_ + ": " + std::to_string(max_steps) +
+                              " steps taken, the most an optimizer counts; call reset() first");
+  }
+  // Under step()'s hold: the variant is read directly, not through the members that take it.
   if (!state_names_.empty()) {
-    if (!has_state()) {
+    if (std::holds_alternative<std::monostate>(state_)) {
       state_ = std::vector<T>(state_names_.size() * params.size, T(0));
       state_size_ = params.size;
-    } else if (!holds_state<T>() || state_size_ != params.size) {
+    } else if (!std::holds_alternative<std::vector<T>>(state_) || state_size_ != params.size) {
       throw std::invalid_argument(
           name_ + ": its state belongs to a buffer of " + std::to_string(state_size_) + " " +
           (holds_state<float>() ? "float32" : "float64") + " parameters, not to these " +
@@ -146,11 +191,13 @@ std::size_t Optimizer::state_index(const std::string& name) const {
 
 template <typename T>
 Span<T> Optimizer::state(const std::string& name) {
+  const auto held = hold();
   return {buffer<T>(state_index<T>(name)), state_size_};
 }
 
 template <typename T>
 Span<const T> Optimizer::state(const std::string& name) const {
+  const auto held = hold();
   const std::size_t i = state_index<T>(name);
   return {std::get<std::vector<T>>(state_).data() + i * state_size_, state_size_};
 }
@@ -159,6 +206,11 @@ template <typename T>
 void Optimizer::load_state(std::size_t steps,
                            const std::vector<std::pair<std::string, Span<const T>>>& buffers) {
   // Validate everything first, so that a rejected state changes nothing.
+  if (steps > max_steps) {
+    throw std::invalid_argument(name_ + ": load_state got " + std::to_string(steps) +
+                                " steps, more than the " + std::to_string(max_steps) +
+                                " an optimizer counts");
+  }
   std::vector<const Span<const T>*> by_index(state_names_.size(), nullptr);
   for (const auto& [name, values] : buffers) {
     const auto found = std::find(state_names_.begin(), state_names_.end(), name);
@@ -178,6 +230,7 @@ void Optimizer::load_state(std::size_t steps,
                                   " steps but none of the buffers " + joined(state_names_) +
                                   " they built");
     }
+    const auto held = hold();
     reset();
     steps_ = steps;
     return;
@@ -199,6 +252,7 @@ void Optimizer::load_state(std::size_t steps,
   for (std::size_t i = 0; i < by_index.size(); ++i) {
     std::copy(by_index[i]->begin(), by_index[i]->end(), values.begin() + i * size);
   }
+  const auto held = hold();
   state_ = std::move(values);
   state_size_ = size;
   steps_ = steps;
@@ -246,8 +300,8 @@ void SGD::update(Span<T> params, Span<const T> grads) {
   }
 }
 
-void SGD::step(Span<float> params, Span<const float> grads) { update(params, grads); }
-void SGD::step(Span<double> params, Span<const double> grads) { update(params, grads); }
+void SGD::apply_step(Span<float> params, Span<const float> grads) { update(params, grads); }
+void SGD::apply_step(Span<double> params, Span<const double> grads) { update(params, grads); }
 
 std::optional<double> SGD::plain_sgd_rate() const {
   if (momentum_ == 0 && weight_decay_ == 0) return lr();
@@ -280,8 +334,12 @@ void AdamFamily::update(Span<T> params, Span<const T> grads) {
               decoupled_ ? 0.0 : weight_decay_, decoupled_ ? weight_decay_ : 0.0);
 }
 
-void AdamFamily::step(Span<float> params, Span<const float> grads) { update(params, grads); }
-void AdamFamily::step(Span<double> params, Span<const double> grads) { update(params, grads); }
+void AdamFamily::apply_step(Span<float> params, Span<const float> grads) {
+  update(params, grads);
+}
+void AdamFamily::apply_step(Span<double> params, Span<const double> grads) {
+  update(params, grads);
+}
 
 std::string AdamFamily::describe() const {
   return name() + "(lr=" + float_repr(lr()) + ", beta_1=" + float_repr(beta_1_) +

@@ -182,6 +182,7 @@ std::vector<double> FitResult::losses() const {
 
 template <typename T>
 double train_step(Graph<T>& graph, const Batch<T>& batch, Optimizer& optimizer) {
+  const auto held = optimizer.hold();
   return step_on_batch(graph, batch, optimizer, Checks::on);
 }
 
@@ -190,6 +191,9 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
               const FitOptions& options, ValidationData<T> validation,
               const EpochCallback& on_epoch) {
   using Clock = std::chrono::steady_clock;
+  // The whole run, not each step: a state loaded or reset between two steps would make a run
+  // that is neither the one before nor the one after.
+  const auto held = optimizer.hold();
   if (options.batch_size == 0) throw std::invalid_argument("fit: batch_size must be positive, got 0");
   graph.check_batch(data);
   if (validation != nullptr) {
@@ -299,6 +303,7 @@ template <typename T>
 double train_step(Network<T>& net, ReadView<T> X, Loss loss, const Targets<T>& targets,
                   Optimizer& optimizer) {
   net.check_batch(X, loss, targets);
+  const auto held = optimizer.hold();
   return step_on_batch(net.graph(), {{&X, 1}, {&targets, 1}, nullptr}, optimizer, Checks::off);
 }
 

@@ -3,6 +3,8 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <limits>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -16,10 +18,18 @@ namespace py = pybind11;
 namespace blasnet::python {
 namespace {
 
+// The optimizer to this thread for one call from Python (optimizers.hpp), waited for without
+// the GIL: a fit on another thread holds it and takes the GIL for each epoch callback, so a
+// wait with the GIL held could deadlock. Every method below that reads or writes the rate or
+// the state runs under it.
+std::unique_lock<std::recursive_mutex> held(const Optimizer& optimizer) {
+  const py::gil_scoped_release release;
+  return optimizer.hold();
+}
+
 // optimizer.step(params, grads) when params is a float array of element type T: params, 1-D,
 // C-contiguous and writable, is updated in place; grads is read as T. The GIL is kept: one
-// pass over a buffer is short, and holding it keeps reset() or load_state() from another
-// thread from freeing the state under the loop.
+// pass over a buffer is short.
 template <typename T>
 bool step_if(Optimizer& optimizer, py::handle params, py::handle grads) {
   if (!py::isinstance<py::array_t<T>>(params)) return false;
@@ -83,8 +93,14 @@ void load_state_from(Optimizer& optimizer, const py::dict& state) {
     throw py::type_error(who + "'steps' must be an int, got " +
                          std::string(py::str(py::type::handle_of(steps).attr("__name__"))));
   }
-  if (steps.cast<long long>() < 0) {
+  // Compared as Python ints, which have no bounds; the core checks its own limit.
+  const auto count = py::reinterpret_borrow<py::int_>(steps);
+  if (count < py::int_(0)) {
     throw std::invalid_argument(who + "'steps' must be non-negative, got " +
+                                std::string(py::str(steps)));
+  }
+  if (count > py::int_(std::numeric_limits<std::size_t>::max())) {
+    throw std::invalid_argument(who + "'steps' must fit in 64 bits, got " +
                                 std::string(py::str(steps)));
   }
   std::vector<std::pair<std::string, py::array>> arrays;
@@ -132,6 +148,12 @@ An optimizer keeps what its rule needs between steps (the step count, momentum, 
 moments), so a second ``fit`` continues where the first stopped; the first step sizes that
 state for the network's parameter buffer, and using it with a network of another size or
 dtype raises ``ValueError`` (call ``reset()`` first, or use one optimizer per network).
+
+``fit`` and ``train_step`` hold the optimizer while they run: a call from another thread of
+a method that reads or writes its rate or state (``lr``, ``steps``, ``step``, ``reset``,
+``state``, ``load_state``, ``repr``) waits until that run ends, and two runs that share one
+optimizer take turns. An epoch callback, on the thread of its ``fit``, may use the optimizer
+freely.
 
 Attributes
 ----------
@@ -336,25 +358,61 @@ Examples
 
 void bind_optimizers(py::module_& m) {
   py::class_<Optimizer>(m, "Optimizer", optimizer_doc)
-      .def_property("lr", &Optimizer::lr, &Optimizer::set_lr,
-                    "The learning rate of the next steps; a schedule sets it each epoch.")
-      .def_property_readonly("steps", &Optimizer::steps,
-                             "Steps taken since construction, ``reset()`` or ``load_state()``.")
+      .def_property(
+          "lr",
+          [](const Optimizer& o) {
+            const auto hold = held(o);
+            return o.lr();
+          },
+          [](Optimizer& o, double lr) {
+            const auto hold = held(o);
+            o.set_lr(lr);
+          },
+          "The learning rate of the next steps; a schedule sets it each epoch.")
+      .def_property_readonly(
+          "steps",
+          [](const Optimizer& o) {
+            const auto hold = held(o);
+            return o.steps();
+          },
+          "Steps taken since construction, ``reset()`` or ``load_state()``.")
       .def_property_readonly("state_names", &Optimizer::state_names,
                              "The buffers the rule keeps, one value per parameter each.")
       .def(
           "step",
           [](Optimizer& o, py::handle params, py::handle grads) {
+            const auto hold = held(o);
             if (!step_if<double>(o, params, grads) && !step_if<float>(o, params, grads)) {
               throw py::type_error(o.describe() +
                                    ".step: params must be a float32 or float64 NumPy array");
             }
           },
           py::arg("params"), py::arg("grads"), step_doc)
-      .def("reset", &Optimizer::reset, reset_doc)
-      .def("state", &state_of, state_doc)
-      .def("load_state", &load_state_from, py::arg("state"), load_state_doc)
-      .def("__repr__", &Optimizer::describe);
+      .def(
+          "reset",
+          [](Optimizer& o) {
+            const auto hold = held(o);
+            o.reset();
+          },
+          reset_doc)
+      .def(
+          "state",
+          [](const Optimizer& o) {
+            const auto hold = held(o);
+            return state_of(o);
+          },
+          state_doc)
+      .def(
+          "load_state",
+          [](Optimizer& o, const py::dict& state) {
+            const auto hold = held(o);
+            load_state_from(o, state);
+          },
+          py::arg("state"), load_state_doc)
+      .def("__repr__", [](const Optimizer& o) {
+        const auto hold = held(o);
+        return o.describe();
+      });
 
   py::class_<SGD, Optimizer>(m, "SGD", sgd_doc)
       .def(py::init<double, double, bool, double>(), py::arg("lr"), py::arg("momentum") = 0.0,

@@ -213,7 +213,9 @@ Examples
 
 void bind_schedules(py::module_& m) {
   py::class_<Schedule>(m, "Schedule", schedule_doc)
-      .def("begin_epoch", &Schedule::begin_epoch, py::arg("optimizer"), begin_epoch_doc)
+      // Without the GIL: the optimizer's hold may be another thread's fit's (optimizers.hpp).
+      .def("begin_epoch", &Schedule::begin_epoch, py::arg("optimizer"),
+           py::call_guard<py::gil_scoped_release>(), begin_epoch_doc)
       .def("end_epoch", &Schedule::end_epoch, py::arg("samples"), py::arg("monitored"),
            end_epoch_doc)
       .def_property_readonly("epochs", &Schedule::epochs, "Epochs completed so far.")

@@ -7,8 +7,10 @@
 #include <blasnet/training.hpp>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -16,37 +18,62 @@ namespace blasnet::python {
 
 namespace py = pybind11;
 
-// While alive on the main thread, SIGINT (Ctrl-C) sets `stop` instead of reaching Python's
-// handler: the loop, running without the GIL, reads it before every step. The previous
-// handler comes back afterwards, and the caller raises KeyboardInterrupt.
+// While alive on the main thread, SIGINT (Ctrl-C) sets stop() instead of reaching Python's
+// handler: the loop, running without the GIL, reads it before every step, and the caller
+// raises KeyboardInterrupt. Fits on the main thread nest (a fit inside another fit's epoch
+// callback), so they form a stack, always left last in first out: the outermost installs the
+// handler and puts the previous one back when it ends, and a SIGINT stops every fit on the
+// stack, as the KeyboardInterrupt it raises unwinds them all. Fits on other threads never see
+// Ctrl-C (Python delivers it to the main thread only) and leave the handler alone.
+//
+// The stop flags live in static storage, one per nesting level: the signal may be delivered
+// on any thread and at any moment, a fit's end included, so the handler must never reach a
+// StopOnInterrupt being destroyed. Levels beyond the last flag share it.
 class StopOnInterrupt {
  public:
   StopOnInterrupt() {
     const py::module_ threading = py::module_::import("threading");
     if (!threading.attr("current_thread")().is(threading.attr("main_thread")())) return;
-    active_ = this;
-    struct sigaction action {};
-    action.sa_handler = &StopOnInterrupt::on_signal;
-    sigemptyset(&action.sa_mask);
-    installed_ = sigaction(SIGINT, &action, &previous_) == 0;
+    // Only the main thread, holding the GIL, changes the stack: no two constructors race.
+    level_ = depth_.load();
+    flag_ = &flags_[std::min(level_, levels - 1)];
+    if (level_ < levels) flag_->store(false);
+    if (level_ == 0) {
+      struct sigaction action {};
+      action.sa_handler = &StopOnInterrupt::on_signal;
+      sigemptyset(&action.sa_mask);
+      installed_ = sigaction(SIGINT, &action, &previous_) == 0;
+    }
+    depth_.store(level_ + 1);
   }
   ~StopOnInterrupt() {
-    if (installed_) sigaction(SIGINT, &previous_, nullptr);
-    if (active_ == this) active_ = nullptr;
+    if (flag_ == nullptr) return;
+    depth_.store(level_);
+    if (level_ == 0 && installed_) sigaction(SIGINT, &previous_, nullptr);
   }
   StopOnInterrupt(const StopOnInterrupt&) = delete;
   StopOnInterrupt& operator=(const StopOnInterrupt&) = delete;
 
-  std::atomic<bool> stop{false};
+  // Set by Ctrl-C; null off the main thread, where nothing sets it.
+  const std::atomic<bool>* stop() const { return flag_; }
 
  private:
+  static constexpr std::size_t levels = 64;
+
+  // Async-signal-safe: lock-free atomics only.
+  static_assert(std::atomic<bool>::is_always_lock_free &&
+                std::atomic<std::size_t>::is_always_lock_free);
   static void on_signal(int) {
-    if (StopOnInterrupt* self = active_) self->stop.store(true, std::memory_order_relaxed);
+    const std::size_t active = std::min(depth_.load(), levels);
+    for (std::size_t i = 0; i < active; ++i) flags_[i].store(true);
   }
 
-  static inline StopOnInterrupt* active_ = nullptr;
-  struct sigaction previous_ {};
-  bool installed_ = false;
+  static inline std::atomic<bool> flags_[levels] = {};
+  static inline std::atomic<std::size_t> depth_{0};
+  static inline struct sigaction previous_ {};  // the outermost's, put back when it ends
+  static inline bool installed_ = false;
+  std::size_t level_ = 0;
+  std::atomic<bool>* flag_ = nullptr;
 };
 
 inline py::object optional_float(const std::optional<double>& v) {
@@ -92,8 +119,8 @@ inline FitOptions fit_options(std::size_t epochs, std::size_t batch_size, bool s
 // than a training step of a small network, for every epoch.
 template <typename Run>
 py::dict run_fit(FitOptions options, const py::object& on_epoch, Run&& run) {
-  StopOnInterrupt interrupt;
-  options.stop = &interrupt.stop;
+  const StopOnInterrupt interrupt;
+  options.stop = interrupt.stop();
   EpochCallback callback;
   if (!on_epoch.is_none()) {
     callback = [&on_epoch](const EpochRecord& record) {

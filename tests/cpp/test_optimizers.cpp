@@ -1,13 +1,19 @@
 // optimizers.hpp: SGD (with momentum, Nesterov, weight decay), Adam and AdamW follow PyTorch's
-// update rules over a flat buffer, keep their state between calls, and guard it.
+// update rules over a flat buffer, keep their state between calls, and guard it: a step count
+// that Adam's bias correction cannot take is refused, and the hold keeps another thread's calls
+// waiting.
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -447,7 +453,10 @@ TEST(OptimizerState, LoadStateRejectsBadStatesChangingNothing) {
       {"buffer 'm' of 3 values but 'v' of 2", {{"m", cspan(three)}, {"v", cspan(two)}}},
       {"got 5 steps but none of the buffers m, v", {}},
   };
-  for (const auto& [expected, buffers] : cases) {
+  // Not a structured binding: a lambda may capture one only from C++20 on (clang refuses).
+  for (const auto& test_case : cases) {
+    const std::string& expected = test_case.first;
+    const Buffers& buffers = test_case.second;
     const std::string message =
         invalid_argument_message([&] { adam.load_state<double>(5, buffers); });
     EXPECT_TRUE(contains(message, expected)) << expected << " | " << message;
@@ -458,6 +467,125 @@ TEST(OptimizerState, LoadStateRejectsBadStatesChangingNothing) {
   adam.load_state<double>(0, {});  // an empty state, as after reset()
   EXPECT_FALSE(adam.has_state());
   EXPECT_EQ(adam.steps(), 0u);
+}
+
+// --- the step count ------------------------------------------------------------------------
+
+// A saved count above max_steps (2⁶⁴ − 1 wraps to t = 0 at the next step, where 1 − β⁰ = 0
+// divides) is refused, changing nothing.
+TEST(OptimizerSteps, LoadStateRefusesMoreThanMaxSteps) {
+  Adam adam(0.1);
+  std::vector<double> theta(2, 1.0);
+  const std::vector<double> g{0.5, -0.5};
+  adam.step(span(theta), cspan(g));
+  const std::vector<double> m(2, 0.1), v(2, 0.01);
+  for (const std::size_t steps :
+       {Optimizer::max_steps + 1, std::numeric_limits<std::size_t>::max()}) {
+    const std::string message = invalid_argument_message([&] {
+      adam.load_state<double>(steps, {{"m", cspan(m)}, {"v", cspan(v)}});
+    });
+    EXPECT_TRUE(contains(message, "load_state got " + std::to_string(steps) +
+                                      " steps, more than the 9007199254740992"))
+        << message;
+    EXPECT_EQ(adam.steps(), 1u);
+  }
+  SGD sgd(0.1, 0.9);
+  EXPECT_TRUE(contains(invalid_argument_message([&] {
+                         sgd.load_state<double>(Optimizer::max_steps + 1, {{"momentum", cspan(m)}});
+                       }),
+                       "more than the"));
+}
+
+// At t = max_steps the corrections are 1 (β₁ᵗ and β₂ᵗ underflow): the step is Adam's without
+// them. The step after that would count past the limit: it throws, changing nothing.
+TEST(OptimizerSteps, LastCountStepsWithoutCorrectionThenThrows) {
+  Adam adam(0.1);
+  const std::vector<double> m0{0.2, -0.1}, v0{0.04, 0.09}, g{1.0, 3.0};
+  adam.load_state<double>(Optimizer::max_steps - 1, {{"m", cspan(m0)}, {"v", cspan(v0)}});
+  std::vector<double> theta{1.0, 2.0};
+  adam.step(span(theta), cspan(g));
+  EXPECT_EQ(adam.steps(), Optimizer::max_steps);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const double m = 0.9 * m0[i] + (1 - 0.9) * g[i];
+    const double v = 0.999 * v0[i] + (1 - 0.999) * g[i] * g[i];
+    EXPECT_NEAR(theta[i], (i == 0 ? 1.0 : 2.0) - 0.1 * m / (std::sqrt(v) + 1e-8), 1e-15);
+  }
+  const std::vector<double> before = theta;
+  EXPECT_THROW(adam.step(span(theta), cspan(g)), std::overflow_error);
+  EXPECT_EQ(theta, before);
+  EXPECT_EQ(adam.steps(), Optimizer::max_steps);
+}
+
+// β next to 1 (1 − β = 2⁻⁵³), first step: m̂ = g and v̂ = g², so Θ moves by lr·g/(|g| + ε),
+// with no 0/0 from the correction.
+TEST(OptimizerSteps, BiasCorrectionWithBetaNextToOne) {
+  const double beta = std::nextafter(1.0, 0.0);
+  Adam adam(0.1, beta, beta, 1e-8);
+  std::vector<double> theta{0.0, 0.0};
+  const std::vector<double> g{2.0, -0.5};
+  adam.step(span(theta), cspan(g));
+  EXPECT_NEAR(theta[0], -0.1 * 2.0 / (2.0 + 1e-8), 1e-15);
+  EXPECT_NEAR(theta[1], 0.1 * 0.5 / (0.5 + 1e-8), 1e-15);
+}
+
+// --- the hold ------------------------------------------------------------------------------
+
+// A copy takes the rule and the state (here while the source is held by this thread) and has
+// a hold of its own: stepping one leaves the other as it was.
+TEST(OptimizerHold, ACopyHasTheStateAndAHoldOfItsOwn) {
+  Adam adam(0.1);
+  std::vector<double> theta(3, 1.0);
+  const std::vector<double> g{0.5, -1.0, 2.0};
+  adam.step(span(theta), cspan(g));
+  const auto held = adam.hold();
+  Adam copy = adam;
+  EXPECT_EQ(copy.steps(), 1u);
+  EXPECT_EQ(copy.describe(), adam.describe());
+  std::thread other([&] {  // the copy is free while the original is held
+    std::vector<double> p(3, 1.0);
+    copy.step(span(p), cspan(g));
+  });
+  other.join();
+  EXPECT_EQ(copy.steps(), 2u);
+  EXPECT_EQ(adam.steps(), 1u);
+  EXPECT_NE(copy.state<double>("m")[0], adam.state<double>("m")[0]);
+}
+
+// While this thread holds the optimizer, every call from another thread that reads or writes
+// its rate or state waits; released, they all go ahead.
+TEST(OptimizerHold, OtherThreadsWaitUntilItIsReleased) {
+  Adam adam(0.1);
+  std::vector<double> theta(4, 1.0);
+  const std::vector<double> g(4, 0.5);
+  adam.step(span(theta), cspan(g));
+  const std::vector<std::function<void(Adam&)>> calls{
+      [](Adam& a) { a.reset(); },
+      [](Adam& a) { a.load_state<double>(0, {}); },
+      [](Adam& a) { a.set_lr(0.2); },
+      [](Adam& a) { (void)a.steps(); },
+      [](Adam& a) { (void)a.lr(); },
+      [](Adam& a) { (void)a.has_state(); },
+      [&](Adam& a) {
+        std::vector<double> p(4, 1.0);
+        a.step(span(p), cspan(g));
+      },
+  };
+  for (std::size_t c = 0; c < calls.size(); ++c) {
+    std::atomic<bool> done{false};
+    std::thread other;
+    {
+      const auto held = adam.hold();
+      adam.step(span(theta), cspan(g));  // recursive: the holder itself goes on
+      other = std::thread([&] {
+        calls[c](adam);
+        done = true;
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      EXPECT_FALSE(done.load()) << "call " << c << " did not wait";
+    }
+    other.join();
+    EXPECT_TRUE(done.load());
+  }
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // evaluate and count_correct on the weights captured after each epoch), early stopping and the
 // best weights, the stop reasons, a stop flag honoured between steps (weights equal to exactly
 // k train_steps), divergence leaving the last finite weights, sample weights against repeated
-// samples, schedule hooks, and the gradient of a dropout network against central differences.
+// samples, schedule hooks, the gradient of a dropout network against central differences, and
+// an optimizer shared with other threads (their calls wait for the running fit).
 
 #include <gtest/gtest.h>
 
@@ -26,6 +27,7 @@
 namespace {
 
 using blasnet::Activation;
+using blasnet::Adam;
 using blasnet::Batch;
 using blasnet::EarlyStopping;
 using blasnet::EpochRecord;
@@ -298,8 +300,8 @@ class CountingSGD final : public blasnet::Optimizer {
  public:
   explicit CountingSGD(double lr, std::atomic<bool>* stop = nullptr, std::size_t stop_after = 0)
       : Optimizer("CountingSGD", lr, {}), stop_(stop), stop_after_(stop_after) {}
-  void step(Span<float> p, Span<const float> g) override { update(p, g); }
-  void step(Span<double> p, Span<const double> g) override { update(p, g); }
+  void apply_step(Span<float> p, Span<const float> g) override { update(p, g); }
+  void apply_step(Span<double> p, Span<const double> g) override { update(p, g); }
   std::string describe() const override { return "CountingSGD"; }
 
   std::atomic<std::size_t> count{0};
@@ -670,6 +672,124 @@ TEST(StopFlag, SetFromAnotherThread) {
   EXPECT_GE(steps, 5u);
   EXPECT_EQ(result.epochs.size(), steps / 4);
   EXPECT_EQ(params(net), data.after_steps(steps));
+}
+
+// --- an optimizer shared between threads ---------------------------------------------------
+
+// 3-16-2 tanh regression on 64 samples, shuffled batches of 4, Adam: runs long enough for
+// other threads to meet them.
+struct SharedAdam {
+  Matrix<double> X = blasnet_test::random_matrix<double>(3, 64, 51);
+  Matrix<double> T = blasnet_test::random_matrix<double>(2, 64, 52);
+  static Network<double> net(std::uint64_t seed, std::size_t hidden = 16) {
+    return Network<double>(3, {{hidden, Activation::tanh, ""}, {2, Activation::identity, ""}},
+                           seed);
+  }
+  std::vector<double> fit(Network<double>& net, Adam& adam, std::size_t epochs) const {
+    blasnet::fit(net, X.view(), Loss::mse, Targets<double>::dense(T.view()), adam,
+                 FitOptions{epochs, 4, true, 7});
+    return params(net);
+  }
+};
+
+// An Adam state, copied out and back in.
+struct SavedState {
+  std::size_t steps = 0;
+  std::vector<double> m, v;
+  explicit SavedState(const Adam& adam)
+      : steps(adam.steps()),
+        m(adam.state<double>("m").begin(), adam.state<double>("m").end()),
+        v(adam.state<double>("v").begin(), adam.state<double>("v").end()) {}
+  void load_into(Adam& adam) const {
+    adam.load_state<double>(steps, {{"m", {m.data(), m.size()}}, {"v", {v.data(), v.size()}}});
+  }
+};
+
+// The reproducer: load_state (or reset) in a loop while another thread's fit uses the
+// optimizer. Each call waits for the fit, so the fit runs as if alone, from the state it
+// started with; before the hold, the calls freed the moments under the update loop.
+TEST(SharedOptimizer, LoadStateAndResetWaitForTheRunningFit) {
+  const SharedAdam data;
+  for (const bool reset : {false, true}) {
+    Adam adam(0.01);
+    Network<double> warm = SharedAdam::net(1);
+    data.fit(warm, adam, 1);
+    const SavedState saved(adam);
+    Network<double> net = SharedAdam::net(2);
+    std::atomic<bool> running{true};
+    std::vector<double> trained;
+    std::thread trainer([&] {
+      trained = data.fit(net, adam, 300);
+      running = false;
+    });
+    while (running) reset ? adam.reset() : saved.load_into(adam);
+    trainer.join();
+    // The fit started from the saved state, or, with reset, maybe from a reset one.
+    Adam from_saved(0.01);
+    saved.load_into(from_saved);
+    Network<double> a = SharedAdam::net(2);
+    const std::vector<double> expected = data.fit(a, from_saved, 300);
+    Adam from_reset(0.01);
+    Network<double> b = SharedAdam::net(2);
+    const std::vector<double> after_reset = data.fit(b, from_reset, 300);
+    EXPECT_TRUE(trained == expected || (reset && trained == after_reset)) << "reset=" << reset;
+  }
+}
+
+// Two fits on two networks with one optimizer take turns: each run is whole, in one order or
+// the other, never steps of both interleaved in one state.
+TEST(SharedOptimizer, TwoFitsTakeTurns) {
+  const SharedAdam data;
+  Adam adam(0.01);
+  Network<double> a = SharedAdam::net(2), b = SharedAdam::net(3);
+  std::vector<double> pa, pb;
+  std::thread first([&] { pa = data.fit(a, adam, 200); });
+  std::thread second([&] { pb = data.fit(b, adam, 200); });
+  first.join();
+  second.join();
+  const auto in_order = [&](bool a_first) {
+    Adam fresh(0.01);
+    Network<double> ra = SharedAdam::net(2), rb = SharedAdam::net(3);
+    std::vector<double> qa, qb;
+    if (a_first) {
+      qa = data.fit(ra, fresh, 200);
+      qb = data.fit(rb, fresh, 200);
+    } else {
+      qb = data.fit(rb, fresh, 200);
+      qa = data.fit(ra, fresh, 200);
+    }
+    return std::make_pair(qa, qb);
+  };
+  const auto got = std::make_pair(pa, pb);
+  EXPECT_TRUE(got == in_order(true) || got == in_order(false));
+}
+
+// Networks of two sizes: whichever fit comes second refuses the optimizer sized by the first,
+// and the first trains as if alone.
+TEST(SharedOptimizer, ASecondNetworkOfAnotherSizeIsRefused) {
+  const SharedAdam data;
+  Adam adam(0.01);
+  Network<double> small = SharedAdam::net(2, 16), large = SharedAdam::net(2, 24);
+  std::vector<double> trained[2];
+  std::string errors[2];
+  const auto run = [&](Network<double>& net, std::size_t k) {
+    try {
+      trained[k] = data.fit(net, adam, 100);
+    } catch (const std::invalid_argument& e) {
+      errors[k] = e.what();
+    }
+  };
+  std::thread first([&] { run(small, 0); });
+  std::thread second([&] { run(large, 1); });
+  first.join();
+  second.join();
+  ASSERT_TRUE(errors[0].empty() != errors[1].empty()) << errors[0] << " | " << errors[1];
+  const std::size_t ran = errors[0].empty() ? 0 : 1;
+  EXPECT_NE(errors[1 - ran].find("its state belongs to a buffer of"), std::string::npos)
+      << errors[1 - ran];
+  Adam alone(0.01);
+  Network<double> reference = SharedAdam::net(2, ran == 0 ? 16 : 24);
+  EXPECT_EQ(trained[ran], data.fit(reference, alone, 100));
 }
 
 // --- divergence ----------------------------------------------------------------------------

@@ -13,6 +13,8 @@ import _thread
 import inspect
 import os
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Union
@@ -987,6 +989,55 @@ def test_keyboard_interrupt_raised_in_a_callback() -> None:
     assert net.history is not None
     assert net.history.stopped == "interrupted" and net.history.epochs == 3
     assert all(np.isfinite(v).all() for v in snapshot(net).values())
+
+
+NESTED_THEN_SIGINT = """
+import os, signal, sys, threading
+import numpy as np
+import blasnet as bn
+
+X = np.random.default_rng(0).standard_normal((64, 3))
+T = X.sum(axis=1, keepdims=True)
+
+def net():
+    return bn.Sequential([bn.Dense(4, activation="tanh"), bn.Dense(1)], input_dim=3, seed=0)
+
+inner = net()
+worker = threading.Thread(target=lambda: net().fit(X, T, "mse", bn.SGD(lr=0.01), epochs=200))
+worker.start()  # a fit on another thread, meanwhile
+
+def callback(record):
+    if record.epoch == 0:  # a whole fit inside this one's callback
+        inner.fit(X, T, "mse", bn.SGD(lr=0.01), epochs=2)
+    if record.epoch == 2:
+        os.kill(os.getpid(), signal.SIGINT)
+
+outer = net()
+try:
+    outer.fit(X, T, "mse", bn.SGD(lr=0.01), epochs=5000, batch_size=8, callbacks=[callback])
+except KeyboardInterrupt:
+    print("outer interrupted after", outer.history.epochs, "epochs")
+worker.join()
+assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+try:
+    os.kill(os.getpid(), signal.SIGINT)  # Python's own handler, after every fit
+    for _ in range(10**8):  # raised here, at a bytecode boundary
+        pass
+except KeyboardInterrupt:
+    print("python interrupted")
+"""
+
+
+def test_sigint_after_a_nested_fit_still_stops_the_outer_one() -> None:
+    """A fit inside another fit's callback used to leave Ctrl-C swallowed for the rest of the
+    outer fit (its end cleared the one active stop); with a fit on another thread running as
+    well, a SIGINT sent in epoch 2 of the outer fit now stops it in that epoch, and afterwards
+    SIGINT reaches Python's handler again. In a subprocess, bounded in time: the signal is the
+    process's."""
+    done = subprocess.run([sys.executable, "-c", NESTED_THEN_SIGINT], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["outer interrupted after 3 epochs", "python interrupted"]
 
 
 # --- divergence ------------------------------------------------------------------------------

@@ -302,6 +302,35 @@ def test_optimizer_state_in_file(tmp_path: Path) -> None:
     assert isinstance(loaded.optimizer, bn.SGD) and loaded.optimizer.momentum == 0.5
 
 
+def test_optimizer_step_count_beyond_the_limit_is_refused(tmp_path: Path) -> None:
+    """A file whose Adam had taken 2⁶⁴ − 1 steps loaded, and the next step wrapped t to 0,
+    where the bias correction 1 − β⁰ divided by zero and made every weight NaN. A count above
+    2⁵³ is refused on load, naming it; one below trains on with finite weights."""
+    rng = np.random.default_rng(4)
+    X, labels = rng.normal(size=(16, 4)), rng.integers(0, 2, size=16)
+    net, adam = make_sequential("float64"), _adam()
+    net.fit(X, labels, loss="softmax_cross_entropy", optimizer=adam, batch_size=8)
+    source, path = tmp_path / "adam.safetensors", tmp_path / "steps.safetensors"
+    net.save(source, optimizer=adam)
+
+    def with_steps(steps: int) -> Callable[[dict[str, Any]], None]:
+        def change(meta: dict[str, Any]) -> None:
+            meta["optimizer"]["steps"] = steps
+        return change
+
+    for steps in (2**64 - 1, 2**53 + 1):
+        rewrite_description(source, path, with_steps(steps))
+        with pytest.raises(ValueError, match=f"{steps} steps, more than the 9007199254740992"):
+            bn.load(path)
+    rewrite_description(source, path, with_steps(2**53 - 10))
+    model = bn.load(path)
+    assert isinstance(model, bn.Sequential)
+    assert model.optimizer is not None and model.optimizer.steps == 2**53 - 10
+    model.fit(X, labels, loss="softmax_cross_entropy", optimizer=model.optimizer, batch_size=8)
+    assert model.optimizer.steps == 2**53 - 8
+    assert all(np.isfinite(v).all() for v in model.parameters().values())
+
+
 # --- across languages -----------------------------------------------------------------------
 
 

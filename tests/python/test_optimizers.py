@@ -1,10 +1,13 @@
 """SGD, Adam and AdamW: PyTorch's update rules, value by value, against a NumPy transcription
-and against torch.optim itself; their state across calls, reset, saving and loading; errors."""
+and against torch.optim itself; their state across calls, reset, saving and loading; errors;
+step counts the bias correction cannot take; one training at a time when threads share one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+import threading
 
 import numpy as np
 import pytest
@@ -508,3 +511,151 @@ def test_repr_and_properties() -> None:
         assert isinstance(optimizer, bn.Optimizer)
         rebuilt = eval(repr(optimizer), {**vars(bn)})  # the repr constructs the same optimizer
         assert repr(rebuilt) == repr(optimizer)
+
+
+# --- the step count -------------------------------------------------------------------------
+
+MAX_STEPS = 2**53
+
+
+def test_step_counts_beyond_the_limit_are_refused() -> None:
+    """2⁶⁴ − 1 steps wrapped to t = 0 at the next step, where the bias correction 1 − β⁰
+    divided by zero and wrote NaN into every weight: counts above 2⁵³ are refused, changing
+    nothing; at 2⁵³ the next step raises OverflowError and leaves the weights alone."""
+    adam = bn.Adam(lr=0.1)
+    theta = np.ones(3)
+    adam.step(theta, np.full(3, 0.5))
+    state = adam.state()
+    for steps, match in ((2**64 - 1, "more than the 9007199254740992"),
+                         (MAX_STEPS + 1, "more than the 9007199254740992"),
+                         (2**64, "must fit in 64 bits"), (-1, "non-negative")):
+        with pytest.raises(ValueError, match=match):
+            adam.load_state({**state, "steps": steps})
+        assert adam.steps == 1
+    adam.load_state({**state, "steps": MAX_STEPS - 1})
+    adam.step(theta, np.full(3, 0.5))
+    assert adam.steps == MAX_STEPS and np.isfinite(theta).all()
+    before = theta.copy()
+    with pytest.raises(OverflowError, match="9007199254740992 steps taken"):
+        adam.step(theta, np.full(3, 0.5))
+    assert (theta == before).all() and adam.steps == MAX_STEPS
+
+
+# --- one training at a time -----------------------------------------------------------------
+
+
+def _shared_setup() -> tuple[Array, Array, Callable[[], bn.Sequential]]:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((600, 40))
+
+    def make() -> bn.Sequential:
+        net = bn.Sequential([bn.Dense(64, activation="tanh"), bn.Dense(40)], input_dim=40, seed=0)
+        net.fit(X[:32], X[:32], "mse", bn.Adam(lr=1e-4), seed=1)
+        return net
+
+    return X, X.copy(), make
+
+
+def _params(net: bn.Sequential) -> dict[str, Array]:
+    return {k: v.copy() for k, v in net.parameters().items()}
+
+
+def _same(a: dict[str, Array], b: dict[str, Array]) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def _in_thread(target: Callable[[], object]) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("call", ["load_state", "reset", "state", "lr"])
+def test_calls_from_another_thread_wait_for_the_running_fit(call: str) -> None:
+    """The issue's reproducer: while another thread's fit uses the optimizer, load_state in a
+    loop freed its moments under the update loop (SIGSEGV) and reset made the weights NaN.
+    Every call now waits for the fit, so the fit runs as if alone, from the state it started
+    with (or, for reset, perhaps from a reset one), and reads see it before or after, never
+    halfway. The loop's calls, taking the GIL back while the fit's epoch callback wants it,
+    do not deadlock (the join is bounded)."""
+    X, T, make = _shared_setup()
+    net, opt = make(), bn.Adam(lr=1e-4)
+    net.fit(X[:32], T[:32], "mse", opt, seed=1)
+    st = opt.state()
+    errors: list[BaseException] = []
+
+    def train() -> None:
+        try:
+            net.fit(X, T, "mse", opt, epochs=4, batch_size=16, seed=2)
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    seen: set[int] = set()
+    thread = _in_thread(train)
+    while thread.is_alive():
+        if call == "load_state":
+            opt.load_state(st)
+        elif call == "reset":
+            opt.reset()
+        elif call == "state":
+            seen.add(opt.state()["steps"])
+        else:
+            opt.lr = opt.lr
+    thread.join(timeout=120)
+    assert not thread.is_alive() and not errors, errors
+    trained = _params(net)
+    assert all(np.isfinite(v).all() for v in trained.values())
+
+    def reference(state: dict[str, Any]) -> dict[str, Array]:
+        ref, ref_opt = make(), bn.Adam(lr=1e-4)
+        ref.fit(X[:32], T[:32], "mse", bn.Adam(lr=1e-4), seed=1)  # as net's first fit
+        ref_opt.load_state(state)
+        ref.fit(X, T, "mse", ref_opt, epochs=4, batch_size=16, seed=2)
+        return _params(ref)
+
+    from_start = _same(trained, reference(st))
+    assert from_start or (call == "reset" and _same(trained, reference({"steps": 0})))
+    if call == "state":
+        steps = 4 * -(-600 // 16)  # 38 batches an epoch
+        assert seen <= {st["steps"], st["steps"] + steps}, seen
+
+
+def test_an_epoch_callback_may_use_the_optimizer_of_its_fit() -> None:
+    """The hold is the fit's thread's: its callback reads the state and sets the rate."""
+    X, T, make = _shared_setup()
+    net, opt = make(), bn.Adam(lr=1e-3)
+    rates: list[float] = []
+
+    def callback(record: bn.EpochRecord) -> None:
+        rates.append(opt.lr)
+        opt.lr = opt.lr / 2
+        assert opt.state()["steps"] == (record.epoch + 1) * 600 // 100
+
+    thread = _in_thread(lambda: net.fit(X, T, "mse", opt, epochs=3, batch_size=100,
+                                        callbacks=[callback]))
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert rates == [1e-3, 5e-4, 2.5e-4]
+
+
+def test_two_fits_sharing_one_optimizer_take_turns() -> None:
+    """Two networks' fits with one optimizer at once: one runs, then the other, each whole."""
+    X, T, make = _shared_setup()
+    a, b, opt = make(), make(), bn.Adam(lr=1e-4)
+    b.fit(X[:64], T[:64], "mse", bn.SGD(lr=0.01), seed=3)  # b starts elsewhere than a
+    threads = [_in_thread(lambda: a.fit(X, T, "mse", opt, epochs=3, batch_size=16, seed=2)),
+               _in_thread(lambda: b.fit(X, T, "mse", opt, epochs=3, batch_size=16, seed=2))]
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+
+    def in_order(a_first: bool) -> tuple[dict[str, Array], dict[str, Array]]:
+        ra, rb, shared = make(), make(), bn.Adam(lr=1e-4)
+        rb.fit(X[:64], T[:64], "mse", bn.SGD(lr=0.01), seed=3)
+        for net in ((ra, rb) if a_first else (rb, ra)):
+            net.fit(X, T, "mse", shared, epochs=3, batch_size=16, seed=2)
+        return _params(ra), _params(rb)
+
+    got = (_params(a), _params(b))
+    orders = (in_order(True), in_order(False))
+    assert any(_same(got[0], pa) and _same(got[1], pb) for pa, pb in orders)

@@ -2,7 +2,9 @@
 // Minibatch training, run entirely in C++, on any graph (a Network trains as the graph it is):
 // epochs of steps, validation, early stopping, learning-rate schedules, a record per epoch,
 // and no lost work — a stop request is honoured between steps, and a NaN or infinite loss or
-// gradient stops training with the weights of the last finite step.
+// gradient stops training with the weights of the last finite step. train_step and fit hold
+// the optimizer while they run (optimizers.hpp): another thread's use of it waits, and two
+// runs that share one optimizer take turns.
 
 #include <atomic>
 #include <cstddef>
