@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "strict_json.hpp"
+
 namespace blasnet {
 
 namespace {
@@ -57,7 +59,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::uint64_t max_header_bytes = 100'000'000;  // as the safetensors package
-constexpr int max_json_depth = 64;
+constexpr std::size_t max_json_depth = 64;
 constexpr std::uint64_t max_size = std::uint64_t(1) << 31;  // of any input, node or dimension
 const std::string optimizer_prefix = "__optimizer__.";
 
@@ -94,37 +96,21 @@ std::string errno_text() { return std::strerror(errno); }
 // --- JSON, strictly --------------------------------------------------------------------
 
 // Parses text as JSON, refusing nesting deeper than max_json_depth and a key repeated within
-// one object (which a plain parse would let the last one win).
+// one object (which a plain parse would let the last one win), in time linear in its length.
 json parse_json(const std::string& text, const std::string& label, const std::string& what) {
-  std::vector<std::set<std::string>> keys;  // of each object being parsed
-  auto check = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (depth > max_json_depth) {
-      throw ModelFileError(label, what + " nests deeper than " + std::to_string(max_json_depth) +
-                                      " levels");
-    }
-    switch (event) {
-      case json::parse_event_t::object_start:
-        keys.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        if (!keys.empty()) keys.pop_back();
-        break;
-      case json::parse_event_t::key: {
-        const std::string& key = parsed.get_ref<const std::string&>();
-        if (!keys.empty() && !keys.back().insert(key).second) {
-          throw ModelFileError(label, what + " repeats the key " + in_quotes(key));
-        }
-        break;
-      }
-      default:
-        break;
-    }
-    return true;
-  };
   try {
-    return json::parse(text, check);
-  } catch (const json::exception& e) {
-    throw ModelFileError(label, what + " is not valid JSON: " + e.what());
+    return parse_strict_json(text, max_json_depth);
+  } catch (const StrictJsonError& e) {
+    switch (e.reason()) {
+      case StrictJsonError::Reason::too_deep:
+        throw ModelFileError(label, what + " nests deeper than " + std::to_string(max_json_depth) +
+                                        " levels");
+      case StrictJsonError::Reason::repeated_key:
+        throw ModelFileError(label, what + " repeats the key " + in_quotes(e.detail()));
+      case StrictJsonError::Reason::syntax:
+        break;
+    }
+    throw ModelFileError(label, what + " is not valid JSON: " + e.detail());
   }
 }
 

@@ -454,6 +454,20 @@ TEST(ModelFileAtomicSave, FullDiskMidWriteKeepsThePreviousFile) {
   EXPECT_NO_THROW(blasnet::load_network<double>(dir / "m.safetensors"));
 }
 
+// A 40,000-node chain (a 13 MB header of 120,000 objects) saves and loads: the header's parse
+// is linear in its length. It was quadratic, and this load took 226 s; bench/model_file_load.py
+// gives the times.
+TEST(ModelFileLoad, AFortyThousandNodeChainLoads) {
+  TempDir dir;
+  const std::vector<blasnet::DenseSpec> layers(40'000, {1, Activation::tanh, ""});
+  Network<float> net(1, layers, 3);
+  blasnet::save(dir / "deep.safetensors", net);
+  const blasnet::LoadedModel model = blasnet::load(dir / "deep.safetensors");
+  EXPECT_EQ(model.file.spec.nodes.size(), 40'000u);
+  const Graph<float>& graph = std::get<Graph<float>>(model.graph);
+  EXPECT_EQ(bytes_of(graph.parameters()), bytes_of(net.parameters()));
+}
+
 // --- files from elsewhere ---------------------------------------------------------------
 
 // Each file of tests/data/bad_models is refused, from disk and from memory alike, with the

@@ -113,7 +113,8 @@ template <typename T>
 void save(const std::string& path, const Network<T>& net, const Optimizer* optimizer = nullptr,
           const std::string& extra = "{}");
 
-// Reads and checks a model file. Throws ModelFileError naming the problem.
+// Reads and checks a model file, in time linear in its size. Throws ModelFileError naming
+// the problem.
 LoadedModel load(const std::string& path);
 // The same from bytes in memory; label names them in messages.
 LoadedModel load_from_memory(const void* data, std::size_t size,
