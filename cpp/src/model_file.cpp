@@ -7,15 +7,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <set>
 #include <type_traits>
 
 #include <nlohmann/json.hpp>
 
+#include "atomic_file.hpp"
 #include "strict_json.hpp"
 
 namespace blasnet {
@@ -332,79 +331,6 @@ OptimizerRecord optimizer_from_json(const json& j, std::vector<std::string>& sta
 }
 
 // --- writing ---------------------------------------------------------------------------
-
-std::string directory_of(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// A temporary file next to the target, removed unless committed.
-class TemporaryFile {
- public:
-  explicit TemporaryFile(const std::string& target) : target_(target) {
-    std::random_device device;
-    for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
-      const std::uint64_t tag = (std::uint64_t(device()) << 32) ^ device();
-      char suffix[24];
-      std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(tag));
-      path_ = target + suffix;
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-      if (fd_ < 0 && errno != EEXIST) break;
-    }
-    if (fd_ < 0) fail("cannot create a temporary file next to it: " + errno_text());
-  }
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-  ~TemporaryFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_ && !path_.empty()) ::unlink(path_.c_str());
-  }
-
-  void write(const void* data, std::size_t size) {
-    const char* bytes = static_cast<const char*>(data);
-    while (size > 0) {
-      const ssize_t written = ::write(fd_, bytes, std::min<std::size_t>(size, 1 << 30));
-      if (written < 0) {
-        if (errno == EINTR) continue;
-        fail("writing failed: " + errno_text());
-      }
-      bytes += written;
-      size -= static_cast<std::size_t>(written);
-    }
-  }
-
-  // Flushes the file to disk, renames it over the target and flushes the folder.
-  void commit() {
-    if (::fsync(fd_) != 0) fail("flushing to disk failed: " + errno_text());
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("closing failed: " + errno_text());
-    if (::rename(path_.c_str(), target_.c_str()) != 0) {
-      fail("cannot replace it by the new file: " + errno_text());
-    }
-    committed_ = true;
-    const int dir = ::open(directory_of(target_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0) fail("saved, but its folder cannot be opened to flush it: " + errno_text());
-    const int synced = ::fsync(dir);
-    const int error = errno;
-    ::close(dir);
-    if (synced != 0 && error != EINVAL) {
-      errno = error;
-      fail("saved, but flushing its folder failed: " + errno_text());
-    }
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& problem) const {
-    throw ModelFileError(target_, problem);
-  }
-
-  std::string target_, path_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
 
 void put_u64_le(unsigned char* out, std::uint64_t value) {
   for (int i = 0; i < 8; ++i) out[i] = static_cast<unsigned char>(value >> (8 * i));
@@ -907,16 +833,19 @@ void save(const std::string& path, const Graph<T>& graph, const std::string& kin
     throw ModelFileError(path, std::string("cannot be written as JSON: ") + e.what());
   }
   text.append((8 - text.size() % 8) % 8, ' ');
-
-  TemporaryFile file(path);
-  unsigned char length[8];
-  put_u64_le(length, text.size());
-  file.write(length, sizeof length);
-  file.write(text.data(), text.size());
-  for (const auto& tensor : tensors) {
-    file.write(tensor.second.data, tensor.second.size * sizeof(T));
+  try {
+    AtomicFile file(path);
+    unsigned char length[8];
+    put_u64_le(length, text.size());
+    file.write(length, sizeof length);
+    file.write(text.data(), text.size());
+    for (const auto& tensor : tensors) {
+      file.write(tensor.second.data, tensor.second.size * sizeof(T));
+    }
+    file.commit();
+  } catch (const AtomicFileError& e) {
+    throw ModelFileError(path, e.what());
   }
-  file.commit();
 }
 
 template <typename T>

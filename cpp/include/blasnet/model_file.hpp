@@ -102,9 +102,12 @@ struct LoadedModel {
 
 // Saves the graph's architecture and parameters, the optimizer's rule and state if given
 // (its buffers must belong to this graph's parameters), and extra (a JSON object's text).
-// Atomic: the file is written as "<path>.tmp-<random>" in the same folder, flushed to disk
-// and renamed over path; on any failure the temporary file is removed, path is left as it
-// was, and ModelFileError is thrown.
+// Atomic: the file is written in the same folder, with no name where the filesystem allows
+// (O_TMPFILE) and as "<path>.blasnet-<pid>-<random>.tmp" elsewhere, flushed to disk and
+// renamed over path; on any failure the temporary file is removed, path is left as it was,
+// and ModelFileError is thrown. A process killed while saving leaves at most such a temporary
+// file, which the next save into the folder removes once it is stale (its writer no longer
+// runs and it is a minute old, or it is a day old).
 template <typename T>
 void save(const std::string& path, const Graph<T>& graph, const std::string& kind = "graph",
           const Optimizer* optimizer = nullptr, const std::string& extra = "{}");
