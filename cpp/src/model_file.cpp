@@ -21,13 +21,15 @@ namespace blasnet {
 
 namespace {
 
-// s with every byte that is not part of a well-formed UTF-8 sequence written as \xHH.
+// s with every byte that is not part of a well-formed UTF-8 sequence written as \xHH, and
+// NUL too: what() is read up to the first NUL, which would cut a path that holds one.
 std::string valid_utf8(const std::string& s) {
   std::string out;
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
   for (std::size_t i = 0; i < s.size();) {
     const unsigned char c = byte(i);
     std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (c == 0) length = 0;
     bool ok = length > 0 && i + length <= s.size();
     for (std::size_t k = 1; ok && k < length; ++k) ok = (byte(i + k) >> 6) == 0x2;
     if (ok) {
@@ -91,6 +93,15 @@ std::vector<std::uint64_t> shape_of(const ParameterInfo& p) {
 }
 
 std::string errno_text() { return std::strerror(errno); }
+
+// The system reads a path up to its first NUL byte: "fresh\0.safetensors" would name "fresh".
+void check_path(const std::string& path) {
+  const std::size_t nul = path.find('\0');
+  if (nul != std::string::npos) {
+    throw ModelFileError(path, "the path holds a NUL byte (at byte " + std::to_string(nul) +
+                                   "), which no file name can hold");
+  }
+}
 
 // --- JSON, strictly --------------------------------------------------------------------
 
@@ -757,6 +768,7 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerRecord& record) {
 template <typename T>
 void save(const std::string& path, const Graph<T>& graph, const std::string& kind,
           const Optimizer* optimizer, const std::string& extra) {
+  check_path(path);
   if (kind.empty()) throw ModelFileError(path, "cannot be saved with an empty kind");
   const GraphPlan& plan = graph.plan();
   // load refuses such a file: better to keep the previous one than to write it.
@@ -874,6 +886,7 @@ LoadedModel checked_read(ByteSource& source) {
 }  // namespace
 
 LoadedModel load(const std::string& path) {
+  check_path(path);
   FileSource source(path);
   return checked_read(source);
 }

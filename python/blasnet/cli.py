@@ -13,6 +13,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from . import _core, demo
+from ._paths import checked_path
 from .bench import command as bench_command
 from .cli_data import class_indices, default_task, encode_classes, read_data
 from .history import EpochRecord
@@ -352,7 +353,7 @@ def _predict(args: argparse.Namespace, out: TextIO) -> int:
     if args.out is None:
         out.write(text)
     else:
-        with open(args.out, "w", encoding="utf-8") as file:
+        with open(checked_path(args.out), "w", encoding="utf-8") as file:
             file.write(text)
     return 0
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._paths import checked_path
 from .graph import Graph
 from .io import Model
 from .perceptron import Perceptron
@@ -188,7 +189,7 @@ def export(model: Model, path: str | os.PathLike[str], opset: int | None = None)
     True
     """
     proto = to_proto(model, opset)
-    _write_atomically(os.fspath(path), proto.SerializeToString())
+    _write_atomically(checked_path(path), proto.SerializeToString())
 
 
 # --- reading the model ---------------------------------------------------------------------

@@ -454,6 +454,34 @@ TEST(ModelFileAtomicSave, FullDiskMidWriteKeepsThePreviousFile) {
   EXPECT_NO_THROW(blasnet::load_network<double>(dir / "m.safetensors"));
 }
 
+// The system reads a path up to its first NUL: "fresh\0.safetensors" would save as "fresh".
+TEST(ModelFileAtomicSave, APathHoldingANulByteIsRefused) {
+  TempDir dir;
+  Network<float> net(2, {{3, Activation::tanh, "h"}}, 1);
+  blasnet::save(dir / "fresh", net);
+  const std::string before = read_bytes(dir / "fresh");
+  const std::string path = dir / std::string("fresh\0.safetensors", 18);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      if (attempt == 0) {
+        blasnet::save(path, net);
+      } else {
+        blasnet::load(path);
+      }
+      ADD_FAILURE() << "the NUL byte was let through";
+    } catch (const ModelFileError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("fresh\\x00.safetensors': the path holds a NUL byte (at byte "),
+                std::string::npos)
+          << message;
+    }
+  }
+  EXPECT_THROW(blasnet::load_network<float>(path), ModelFileError);
+  EXPECT_THROW(blasnet::load_graph<float>(path), ModelFileError);
+  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"fresh"});
+  EXPECT_EQ(read_bytes(dir / "fresh"), before);
+}
+
 // A 40,000-node chain (a 13 MB header of 120,000 objects) saves and loads: the header's parse
 // is linear in its length. It was quadratic, and this load took 226 s; bench/model_file_load.py
 // gives the times.

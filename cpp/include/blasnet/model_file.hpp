@@ -58,7 +58,7 @@ inline constexpr std::uint64_t model_file_version = 1;
 // problem: "model file 'net.safetensors': tensor 'h.W' has shape [4, 2]; the architecture
 // needs [4, 3]".
 // The message is valid UTF-8 whatever the file held: bytes that are not (quoted from a
-// corrupt header) are written as \xHH.
+// corrupt header), and NUL, are written as \xHH.
 class ModelFileError : public std::runtime_error {
  public:
   ModelFileError(const std::string& path, const std::string& problem);
@@ -107,7 +107,7 @@ struct LoadedModel {
 // renamed over path; on any failure the temporary file is removed, path is left as it was,
 // and ModelFileError is thrown. A process killed while saving leaves at most such a temporary
 // file, which the next save into the folder removes once it is stale (its writer no longer
-// runs and it is a minute old, or it is a day old).
+// runs and it is a minute old, or it is a day old). A path holding a NUL byte is refused.
 template <typename T>
 void save(const std::string& path, const Graph<T>& graph, const std::string& kind = "graph",
           const Optimizer* optimizer = nullptr, const std::string& extra = "{}");
@@ -117,7 +117,7 @@ void save(const std::string& path, const Network<T>& net, const Optimizer* optim
           const std::string& extra = "{}");
 
 // Reads and checks a model file, in time linear in its size. Throws ModelFileError naming
-// the problem.
+// the problem (a path holding a NUL byte is one).
 LoadedModel load(const std::string& path);
 // The same from bytes in memory; label names them in messages.
 LoadedModel load_from_memory(const void* data, std::size_t size,
