@@ -845,6 +845,13 @@ void save(const std::string& path, const Graph<T>& graph, const std::string& kin
     throw ModelFileError(path, std::string("cannot be written as JSON: ") + e.what());
   }
   text.append((8 - text.size() % 8) % 8, ' ');
+  // load refuses such a file, as it refuses NaN weights: better to keep the previous one.
+  if (text.size() > max_header_bytes) {
+    throw ModelFileError(path, "not saved: its header would be " + std::to_string(text.size()) +
+                                   " bytes; a model file's header is at most " +
+                                   std::to_string(max_header_bytes));
+  }
+
   try {
     AtomicFile file(path);
     unsigned char length[8];

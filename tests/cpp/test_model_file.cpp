@@ -454,6 +454,29 @@ TEST(ModelFileAtomicSave, FullDiskMidWriteKeepsThePreviousFile) {
   EXPECT_NO_THROW(blasnet::load_network<double>(dir / "m.safetensors"));
 }
 
+// load refuses a header of more than 100 MB, so save does not write one; the file saved
+// before stays.
+TEST(ModelFileAtomicSave, AHeaderPastTheLimitIsNotSaved) {
+  TempDir dir;
+  Network<float> net(2, {{3, Activation::tanh, "h"}}, 1);
+  blasnet::save(dir / "m.safetensors", net);
+  const std::string before = read_bytes(dir / "m.safetensors");
+  const std::string extra = "{\"note\": \"" + std::string(100'000'000, 'x') + "\"}";
+  try {
+    blasnet::save(dir / "m.safetensors", net, nullptr, extra);
+    FAIL() << "saved a header load refuses";
+  } catch (const ModelFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("not saved: its header would be 1000"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("bytes; a model file's header is at most 100000000"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(read_bytes(dir / "m.safetensors"), before);
+  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"m.safetensors"});
+}
+
 // The system reads a path up to its first NUL: "fresh\0.safetensors" would save as "fresh".
 TEST(ModelFileAtomicSave, APathHoldingANulByteIsRefused) {
   TempDir dir;
