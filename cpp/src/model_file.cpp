@@ -873,6 +873,17 @@ void save(const std::string& path, const Network<T>& net, const Optimizer* optim
   save(path, net.graph(), "sequential", optimizer, extra);
 }
 
+void write_atomically(const std::string& path, const void* data, std::size_t size) {
+  check_path(path);
+  try {
+    AtomicFile file(path);
+    file.write(data, size);
+    file.commit();
+  } catch (const AtomicFileError& e) {
+    throw ModelFileError(path, e.what());
+  }
+}
+
 // --- load ------------------------------------------------------------------------------
 
 namespace {

@@ -505,6 +505,26 @@ TEST(ModelFileAtomicSave, APathHoldingANulByteIsRefused) {
   EXPECT_EQ(read_bytes(dir / "fresh"), before);
 }
 
+// Files of another format (the ONNX export's) go through the same atomic file and checks.
+TEST(ModelFileAtomicSave, WriteAtomicallyReplacesTheFileWhole) {
+  TempDir dir;
+  blasnet::write_atomically(dir / "m.onnx", "old", 3);
+  blasnet::write_atomically(dir / "m.onnx", "new bytes", 9);
+  EXPECT_EQ(read_bytes(dir / "m.onnx"), "new bytes");
+  EXPECT_THROW(blasnet::write_atomically(dir / std::string("m.onnx\0x", 8), "x", 1),
+               ModelFileError);
+  try {
+    blasnet::write_atomically(dir / "missing/m.onnx", "x", 1);
+    FAIL() << "wrote into a missing folder";
+  } catch (const ModelFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing/m.onnx': cannot create a temporary file"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"m.onnx"});
+  EXPECT_EQ(read_bytes(dir / "m.onnx"), "new bytes");
+}
+
 // A 40,000-node chain (a 13 MB header of 120,000 objects) saves and loads: the header's parse
 // is linear in its length. It was quadratic, and this load took 226 s; bench/model_file_load.py
 // gives the times.

@@ -115,6 +115,10 @@ void save(const std::string& path, const Graph<T>& graph, const std::string& kin
 template <typename T>
 void save(const std::string& path, const Network<T>& net, const Optimizer* optimizer = nullptr,
           const std::string& extra = "{}");
+// size bytes written to path as save writes a model file: atomically, leaving at most a stale
+// temporary file if killed, refusing a path holding a NUL byte; for a model file of another
+// format (the ONNX export's). Throws ModelFileError.
+void write_atomically(const std::string& path, const void* data, std::size_t size);
 
 // Reads and checks a model file, in time linear in its size. Throws ModelFileError naming
 // the problem (a path holding a NUL byte is one).
