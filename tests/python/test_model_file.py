@@ -560,6 +560,19 @@ def test_a_network_with_nan_weights_is_not_saved_and_the_old_file_stays(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.safetensors"]
 
 
+def test_a_forty_thousand_node_chain_loads(tmp_path: Path) -> None:
+    """A 13 MB header of 120,000 objects: bn.load is linear in it (it took 226 s while the
+    header's parse was quadratic; bench/model_file_load.py gives the times)."""
+    net = bn.Sequential([bn.Dense(1, activation="tanh") for _ in range(40_000)], input_dim=1,
+                        seed=2)
+    net.save(tmp_path / "deep.safetensors")
+    loaded = bn.load(tmp_path / "deep.safetensors")
+    assert isinstance(loaded, bn.Sequential) and len(loaded.layers) == 40_000
+    assert loaded.parameters()["39999.W"].tobytes() == net.parameters()["39999.W"].tobytes()
+    X = np.array([[0.5]])
+    assert loaded.predict(X).tobytes() == net.predict(X).tobytes()
+
+
 # --- a save killed midway ------------------------------------------------------------------
 
 #: A temporary file of a save: "<target>.blasnet-<pid>-<16 hex digits>.tmp".
