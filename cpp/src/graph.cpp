@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 
 #include "blasnet/initializers.hpp"
 #include "blasnet/random.hpp"
@@ -130,10 +131,13 @@ void Graph<T>::bind_parameters() {
 template <typename T>
 void Graph<T>::initialize(std::uint64_t seed) {
   Rng rng(seed);
+  // Each node's unit by name, indexed once: find_node per weight made a 40,000-node graph
+  // take 8 s to build.
+  std::unordered_map<std::string, Activation> unit_of;
+  for (const PlannedNode& node : plan_.nodes) unit_of.emplace(node.name, node.activation);
   for (const ParameterInfo& p : plan_.parameters) {
     if (p.cols == 0) continue;  // biases start at zero
-    const std::string owner = p.name.substr(0, p.name.size() - 2);
-    const Activation unit = plan_.nodes[*plan_.find_node(owner)].activation;
+    const Activation unit = unit_of.at(p.name.substr(0, p.name.size() - 2));
     initialize_weights(default_init(unit), Span<T>{&params_[p.offset], p.size()}, p.cols, p.rows,
                        rng);
   }

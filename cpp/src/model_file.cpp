@@ -7,26 +7,29 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <set>
 #include <type_traits>
 
 #include <nlohmann/json.hpp>
 
+#include "atomic_file.hpp"
+#include "strict_json.hpp"
+
 namespace blasnet {
 
 namespace {
 
-// s with every byte that is not part of a well-formed UTF-8 sequence written as \xHH.
+// s with every byte that is not part of a well-formed UTF-8 sequence written as \xHH, and
+// NUL too: what() is read up to the first NUL, which would cut a path that holds one.
 std::string valid_utf8(const std::string& s) {
   std::string out;
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
   for (std::size_t i = 0; i < s.size();) {
     const unsigned char c = byte(i);
     std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (c == 0) length = 0;
     bool ok = length > 0 && i + length <= s.size();
     for (std::size_t k = 1; ok && k < length; ++k) ok = (byte(i + k) >> 6) == 0x2;
     if (ok) {
@@ -57,7 +60,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::uint64_t max_header_bytes = 100'000'000;  // as the safetensors package
-constexpr int max_json_depth = 64;
+constexpr std::size_t max_json_depth = 64;
 constexpr std::uint64_t max_size = std::uint64_t(1) << 31;  // of any input, node or dimension
 const std::string optimizer_prefix = "__optimizer__.";
 
@@ -91,40 +94,33 @@ std::vector<std::uint64_t> shape_of(const ParameterInfo& p) {
 
 std::string errno_text() { return std::strerror(errno); }
 
+// The system reads a path up to its first NUL byte: "fresh\0.safetensors" would name "fresh".
+void check_path(const std::string& path) {
+  const std::size_t nul = path.find('\0');
+  if (nul != std::string::npos) {
+    throw ModelFileError(path, "the path holds a NUL byte (at byte " + std::to_string(nul) +
+                                   "), which no file name can hold");
+  }
+}
+
 // --- JSON, strictly --------------------------------------------------------------------
 
 // Parses text as JSON, refusing nesting deeper than max_json_depth and a key repeated within
-// one object (which a plain parse would let the last one win).
+// one object (which a plain parse would let the last one win), in time linear in its length.
 json parse_json(const std::string& text, const std::string& label, const std::string& what) {
-  std::vector<std::set<std::string>> keys;  // of each object being parsed
-  auto check = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (depth > max_json_depth) {
-      throw ModelFileError(label, what + " nests deeper than " + std::to_string(max_json_depth) +
-                                      " levels");
-    }
-    switch (event) {
-      case json::parse_event_t::object_start:
-        keys.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        if (!keys.empty()) keys.pop_back();
-        break;
-      case json::parse_event_t::key: {
-        const std::string& key = parsed.get_ref<const std::string&>();
-        if (!keys.empty() && !keys.back().insert(key).second) {
-          throw ModelFileError(label, what + " repeats the key " + in_quotes(key));
-        }
-        break;
-      }
-      default:
-        break;
-    }
-    return true;
-  };
   try {
-    return json::parse(text, check);
-  } catch (const json::exception& e) {
-    throw ModelFileError(label, what + " is not valid JSON: " + e.what());
+    return parse_strict_json(text, max_json_depth);
+  } catch (const StrictJsonError& e) {
+    switch (e.reason()) {
+      case StrictJsonError::Reason::too_deep:
+        throw ModelFileError(label, what + " nests deeper than " + std::to_string(max_json_depth) +
+                                        " levels");
+      case StrictJsonError::Reason::repeated_key:
+        throw ModelFileError(label, what + " repeats the key " + in_quotes(e.detail()));
+      case StrictJsonError::Reason::syntax:
+        break;
+    }
+    throw ModelFileError(label, what + " is not valid JSON: " + e.detail());
   }
 }
 
@@ -346,79 +342,6 @@ OptimizerRecord optimizer_from_json(const json& j, std::vector<std::string>& sta
 }
 
 // --- writing ---------------------------------------------------------------------------
-
-std::string directory_of(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// A temporary file next to the target, removed unless committed.
-class TemporaryFile {
- public:
-  explicit TemporaryFile(const std::string& target) : target_(target) {
-    std::random_device device;
-    for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
-      const std::uint64_t tag = (std::uint64_t(device()) << 32) ^ device();
-      char suffix[24];
-      std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(tag));
-      path_ = target + suffix;
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-      if (fd_ < 0 && errno != EEXIST) break;
-    }
-    if (fd_ < 0) fail("cannot create a temporary file next to it: " + errno_text());
-  }
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-  ~TemporaryFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_ && !path_.empty()) ::unlink(path_.c_str());
-  }
-
-  void write(const void* data, std::size_t size) {
-    const char* bytes = static_cast<const char*>(data);
-    while (size > 0) {
-      const ssize_t written = ::write(fd_, bytes, std::min<std::size_t>(size, 1 << 30));
-      if (written < 0) {
-        if (errno == EINTR) continue;
-        fail("writing failed: " + errno_text());
-      }
-      bytes += written;
-      size -= static_cast<std::size_t>(written);
-    }
-  }
-
-  // Flushes the file to disk, renames it over the target and flushes the folder.
-  void commit() {
-    if (::fsync(fd_) != 0) fail("flushing to disk failed: " + errno_text());
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("closing failed: " + errno_text());
-    if (::rename(path_.c_str(), target_.c_str()) != 0) {
-      fail("cannot replace it by the new file: " + errno_text());
-    }
-    committed_ = true;
-    const int dir = ::open(directory_of(target_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0) fail("saved, but its folder cannot be opened to flush it: " + errno_text());
-    const int synced = ::fsync(dir);
-    const int error = errno;
-    ::close(dir);
-    if (synced != 0 && error != EINVAL) {
-      errno = error;
-      fail("saved, but flushing its folder failed: " + errno_text());
-    }
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& problem) const {
-    throw ModelFileError(target_, problem);
-  }
-
-  std::string target_, path_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
 
 void put_u64_le(unsigned char* out, std::uint64_t value) {
   for (int i = 0; i < 8; ++i) out[i] = static_cast<unsigned char>(value >> (8 * i));
@@ -846,6 +769,7 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerRecord& record) {
 template <typename T>
 void save(const std::string& path, const Graph<T>& graph, const std::string& kind,
           const Optimizer* optimizer, const std::string& extra) {
+  check_path(path);
   if (kind.empty()) throw ModelFileError(path, "cannot be saved with an empty kind");
   const GraphPlan& plan = graph.plan();
   // load refuses such a file: better to keep the previous one than to write it.
@@ -922,22 +846,43 @@ void save(const std::string& path, const Graph<T>& graph, const std::string& kin
     throw ModelFileError(path, std::string("cannot be written as JSON: ") + e.what());
   }
   text.append((8 - text.size() % 8) % 8, ' ');
-
-  TemporaryFile file(path);
-  unsigned char length[8];
-  put_u64_le(length, text.size());
-  file.write(length, sizeof length);
-  file.write(text.data(), text.size());
-  for (const auto& tensor : tensors) {
-    file.write(tensor.second.data, tensor.second.size * sizeof(T));
+  // load refuses such a file, as it refuses NaN weights: better to keep the previous one.
+  if (text.size() > max_header_bytes) {
+    throw ModelFileError(path, "not saved: its header would be " + std::to_string(text.size()) +
+                                   " bytes; a model file's header is at most " +
+                                   std::to_string(max_header_bytes));
   }
-  file.commit();
+
+  try {
+    AtomicFile file(path);
+    unsigned char length[8];
+    put_u64_le(length, text.size());
+    file.write(length, sizeof length);
+    file.write(text.data(), text.size());
+    for (const auto& tensor : tensors) {
+      file.write(tensor.second.data, tensor.second.size * sizeof(T));
+    }
+    file.commit();
+  } catch (const AtomicFileError& e) {
+    throw ModelFileError(path, e.what());
+  }
 }
 
 template <typename T>
 void save(const std::string& path, const Network<T>& net, const Optimizer* optimizer,
           const std::string& extra) {
   save(path, net.graph(), "sequential", optimizer, extra);
+}
+
+void write_atomically(const std::string& path, const void* data, std::size_t size) {
+  check_path(path);
+  try {
+    AtomicFile file(path);
+    file.write(data, size);
+    file.commit();
+  } catch (const AtomicFileError& e) {
+    throw ModelFileError(path, e.what());
+  }
 }
 
 // --- load ------------------------------------------------------------------------------
@@ -960,6 +905,7 @@ LoadedModel checked_read(ByteSource& source) {
 }  // namespace
 
 LoadedModel load(const std::string& path) {
+  check_path(path);
   FileSource source(path);
   return checked_read(source);
 }

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "bindings.hpp"
@@ -102,6 +103,15 @@ model file 'missing.safetensors': cannot open it: No such file or directory
       },
       py::arg("path"),
       "Reads and checks a model file: {kind, dtype, extra, spec, optimizer, core}.");
+  m.def(
+      "write_atomically",
+      [](const std::string& path, const py::bytes& data) {
+        const std::string_view bytes = data;  // data, alive and immutable, outlives the call
+        py::gil_scoped_release release;
+        write_atomically(path, bytes.data(), bytes.size());
+      },
+      py::arg("path"), py::arg("data"),
+      "Writes data to path as model files are saved: atomically, leaving no litter.");
 }
 
 }  // namespace blasnet::python

@@ -15,6 +15,7 @@ from typing import Any, NoReturn, TextIO
 import numpy as np
 
 from . import _core, cli_args, demo
+from ._paths import checked_path
 from .bench import command as bench_command
 from .cli_data import class_indices, default_task, encode_classes, read_data
 from .history import EpochRecord
@@ -345,7 +346,7 @@ def _predict(args: argparse.Namespace, out: TextIO) -> int:
     if args.out is None:
         _write_predictions(out, outputs, classes, args.proba)
     else:
-        with open(args.out, "w", encoding="utf-8", newline="") as file:
+        with open(checked_path(args.out), "w", encoding="utf-8", newline="") as file:
             _write_predictions(file, outputs, classes, args.proba)
     return 0
 

@@ -13,6 +13,8 @@ import math
 import os
 from collections.abc import Callable
 
+from ._paths import checked_path
+
 #: The largest count the core's sizes and counters (std::size_t, std::int64_t) all hold.
 MAX_COUNT = 2**63 - 1
 #: The largest seed (a std::uint64_t).
@@ -92,8 +94,10 @@ def output_file(text: str) -> str:
     Traceback (most recent call last):
     argparse.ArgumentTypeError: .../missing/model.safetensors: no folder .../missing
     """
-    if "\0" in text:
-        raise argparse.ArgumentTypeError(f"{text!r}: a path cannot hold a NUL byte")
+    try:
+        checked_path(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
     folder = os.path.dirname(text) or "."
     if os.path.isdir(text):
         raise argparse.ArgumentTypeError(f"{text}: is a folder, expected a file name")

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from ._paths import checked_path
+
 #: Most distinct values a target column may hold for ``--task`` to default to classification.
 MAX_AUTO_CLASSES = 20
 
@@ -54,8 +56,7 @@ def read_data(
     >>> X.tolist(), y.tolist()
     ([[1.0, 2.0], [3.0, 4.0]], [0.0, 1.0])
     """
-    if "\0" in path:  # the OS would read the path only up to it
-        raise ValueError(f"{path!r}: a path cannot hold a NUL byte")
+    path = checked_path(path)
     if path.endswith(".npz"):
         return _read_npz(path, target, need_target)
     return _read_csv(path, target, need_target)

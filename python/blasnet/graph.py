@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._convert import as_count, as_dtype, as_samples, as_seed, as_targets
+from ._paths import checked_path
 from ._views import named_views
 from .history import History
 from .training import (
@@ -373,7 +374,7 @@ class Graph:
         optimizer: _core.Optimizer | None,
         extra: dict[str, Any],
     ) -> None:
-        _core.save_graph(self._built(), os.fspath(path), kind, optimizer, json.dumps(extra))
+        _core.save_graph(self._built(), checked_path(path), kind, optimizer, json.dumps(extra))
 
     # --- describing --------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _core
 from ._convert import checked_classes
+from ._paths import checked_path
 from .graph import Graph
 from .perceptron import Perceptron
 from .rnn import RNN
@@ -49,7 +50,7 @@ def load(path: str | os.PathLike[str]) -> Model:
     >>> bn.load(path).optimizer.steps
     3
     """
-    loaded = _core.load_model(os.fspath(path))
+    loaded = _core.load_model(checked_path(path))
     kind, dtype = loaded["kind"], np.dtype(loaded["dtype"])
     extra = json.loads(loaded["extra"])
     seed = int(extra.get("seed", 0))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._paths import checked_path
 from .graph import Graph
 from .io import Model
 from .perceptron import Perceptron
@@ -162,8 +162,10 @@ def export(model: Model, path: str | os.PathLike[str], opset: int | None = None)
     :meth:`Graph.to_onnx` call.
 
     The model is built and checked (see :func:`to_proto`) before anything is written; the
-    file is then written atomically, as model files are: a temporary file next to ``path``,
-    flushed to disk and renamed over it. On any error ``path`` is left as it was.
+    file is then written by the code that saves model files (see :meth:`Sequential.save`):
+    atomically, flushed to disk and renamed over ``path``, leaving no temporary file behind
+    even if killed midway. On any error ``path`` is left as it was and ModelFileError (a
+    ValueError) names the problem.
 
     Parameters
     ----------
@@ -188,7 +190,7 @@ def export(model: Model, path: str | os.PathLike[str], opset: int | None = None)
     True
     """
     proto = to_proto(model, opset)
-    _write_atomically(os.fspath(path), proto.SerializeToString())
+    _core.write_atomically(checked_path(path), proto.SerializeToString())
 
 
 # --- reading the model ---------------------------------------------------------------------
@@ -429,31 +431,3 @@ def _checked_opset(opset: Any, onnx: Any) -> int:
             f"{newest}), got {opset}"
         )
     return int(opset)
-
-
-# --- the file ------------------------------------------------------------------------------
-
-
-def _write_atomically(path: str, data: bytes) -> None:
-    """``data`` to ``path`` through a temporary file next to it, flushed and renamed over it;
-    the temporary file is removed on any failure."""
-    temporary = f"{path}.tmp-{secrets.token_hex(8)}"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(temporary, flags, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    if hasattr(os, "O_DIRECTORY"):
-        # The rename itself is durable only once the folder is flushed.
-        folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)

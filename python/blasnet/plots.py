@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from ._paths import checked_path
 from .history import History
 
 
@@ -66,7 +67,7 @@ def plot_history(history: History, path: str | os.PathLike[str]) -> None:
     ax.set_ylabel("J")
     ax.legend()
     figure.tight_layout()
-    figure.savefig(os.fspath(path), dpi=120)
+    figure.savefig(checked_path(path), dpi=120)
     pyplot.close(figure)
 
 
@@ -121,7 +122,7 @@ def plot_decision_regions(
     if title:
         ax.set_title(title)
     figure.tight_layout()
-    figure.savefig(os.fspath(path), dpi=120)
+    figure.savefig(checked_path(path), dpi=120)
     pyplot.close(figure)
 
 
@@ -160,7 +161,7 @@ def plot_timings(
     ax.set_title(title)
     ax.legend()
     figure.tight_layout()
-    figure.savefig(os.fspath(path), dpi=120)
+    figure.savefig(checked_path(path), dpi=120)
     pyplot.close(figure)
 
 
@@ -195,6 +196,6 @@ def plot_bench(results: Mapping[str, Any] | str | os.PathLike[str],
     if isinstance(results, Mapping):
         loaded = dict(results)
     else:
-        with open(results, encoding="utf-8") as file:
+        with open(checked_path(results), encoding="utf-8") as file:
             loaded = json.load(file)
-    plot_step_times(loaded, Path(path), threads)
+    plot_step_times(loaded, Path(checked_path(path)), threads)

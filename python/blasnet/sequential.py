@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._convert import as_count, as_dtype, as_samples, as_seed, as_targets, checked_classes
+from ._paths import checked_path
 from ._views import named_views
 from .history import History
 from .training import (
@@ -128,7 +129,7 @@ class Sequential:
         extra: dict[str, Any] = {"seed": self._seed}
         if self.classes is not None:
             extra["classes"] = checked_classes(self.classes, self._output_dim, "classes")
-        _core.save_network(self._net, os.fspath(path), optimizer, json.dumps(extra))
+        _core.save_network(self._net, checked_path(path), optimizer, json.dumps(extra))
 
     @property
     def dtype(self) -> np.dtype[Any]:

@@ -454,6 +454,91 @@ TEST(ModelFileAtomicSave, FullDiskMidWriteKeepsThePreviousFile) {
   EXPECT_NO_THROW(blasnet::load_network<double>(dir / "m.safetensors"));
 }
 
+// load refuses a header of more than 100 MB, so save does not write one; the file saved
+// before stays.
+TEST(ModelFileAtomicSave, AHeaderPastTheLimitIsNotSaved) {
+  TempDir dir;
+  Network<float> net(2, {{3, Activation::tanh, "h"}}, 1);
+  blasnet::save(dir / "m.safetensors", net);
+  const std::string before = read_bytes(dir / "m.safetensors");
+  const std::string extra = "{\"note\": \"" + std::string(100'000'000, 'x') + "\"}";
+  try {
+    blasnet::save(dir / "m.safetensors", net, nullptr, extra);
+    FAIL() << "saved a header load refuses";
+  } catch (const ModelFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("not saved: its header would be 1000"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("bytes; a model file's header is at most 100000000"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(read_bytes(dir / "m.safetensors"), before);
+  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"m.safetensors"});
+}
+
+// The system reads a path up to its first NUL: "fresh\0.safetensors" would save as "fresh".
+TEST(ModelFileAtomicSave, APathHoldingANulByteIsRefused) {
+  TempDir dir;
+  Network<float> net(2, {{3, Activation::tanh, "h"}}, 1);
+  blasnet::save(dir / "fresh", net);
+  const std::string before = read_bytes(dir / "fresh");
+  const std::string path = dir / std::string("fresh\0.safetensors", 18);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      if (attempt == 0) {
+        blasnet::save(path, net);
+      } else {
+        blasnet::load(path);
+      }
+      ADD_FAILURE() << "the NUL byte was let through";
+    } catch (const ModelFileError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("fresh\\x00.safetensors': the path holds a NUL byte (at byte "),
+                std::string::npos)
+          << message;
+    }
+  }
+  EXPECT_THROW(blasnet::load_network<float>(path), ModelFileError);
+  EXPECT_THROW(blasnet::load_graph<float>(path), ModelFileError);
+  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"fresh"});
+  EXPECT_EQ(read_bytes(dir / "fresh"), before);
+}
+
+// Files of another format (the ONNX export's) go through the same atomic file and checks.
+TEST(ModelFileAtomicSave, WriteAtomicallyReplacesTheFileWhole) {
+  TempDir dir;
+  blasnet::write_atomically(dir / "m.onnx", "old", 3);
+  blasnet::write_atomically(dir / "m.onnx", "new bytes", 9);
+  EXPECT_EQ(read_bytes(dir / "m.onnx"), "new bytes");
+  EXPECT_THROW(blasnet::write_atomically(dir / std::string("m.onnx\0x", 8), "x", 1),
+               ModelFileError);
+  try {
+    blasnet::write_atomically(dir / "missing/m.onnx", "x", 1);
+    FAIL() << "wrote into a missing folder";
+  } catch (const ModelFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing/m.onnx': cannot create a temporary file"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"m.onnx"});
+  EXPECT_EQ(read_bytes(dir / "m.onnx"), "new bytes");
+}
+
+// A 40,000-node chain (a 13 MB header of 120,000 objects) saves and loads: the header's parse
+// is linear in its length. It was quadratic, and this load took 226 s; bench/model_file_load.py
+// gives the times.
+TEST(ModelFileLoad, AFortyThousandNodeChainLoads) {
+  TempDir dir;
+  const std::vector<blasnet::DenseSpec> layers(40'000, {1, Activation::tanh, ""});
+  Network<float> net(1, layers, 3);
+  blasnet::save(dir / "deep.safetensors", net);
+  const blasnet::LoadedModel model = blasnet::load(dir / "deep.safetensors");
+  EXPECT_EQ(model.file.spec.nodes.size(), 40'000u);
+  const Graph<float>& graph = std::get<Graph<float>>(model.graph);
+  EXPECT_EQ(bytes_of(graph.parameters()), bytes_of(net.parameters()));
+}
+
 // --- files from elsewhere ---------------------------------------------------------------
 
 // Each file of tests/data/bad_models is refused, from disk and from memory alike, with the

@@ -391,7 +391,8 @@ def test_export_replaces_an_existing_file(tmp_path: Path) -> None:
 
 
 def test_an_unwritable_folder_leaves_nothing(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(bn.ModelFileError, match="net.onnx': cannot create a temporary file "
+                       "next to it: No such file or directory"):
         bn.Sequential([bn.Dense(2)], input_dim=3).to_onnx(tmp_path / "missing" / "net.onnx")
 
 

@@ -58,7 +58,7 @@ inline constexpr std::uint64_t model_file_version = 1;
 // problem: "model file 'net.safetensors': tensor 'h.W' has shape [4, 2]; the architecture
 // needs [4, 3]".
 // The message is valid UTF-8 whatever the file held: bytes that are not (quoted from a
-// corrupt header) are written as \xHH.
+// corrupt header), and NUL, are written as \xHH.
 class ModelFileError : public std::runtime_error {
  public:
   ModelFileError(const std::string& path, const std::string& problem);
@@ -102,9 +102,12 @@ struct LoadedModel {
 
 // Saves the graph's architecture and parameters, the optimizer's rule and state if given
 // (its buffers must belong to this graph's parameters), and extra (a JSON object's text).
-// Atomic: the file is written as "<path>.tmp-<random>" in the same folder, flushed to disk
-// and renamed over path; on any failure the temporary file is removed, path is left as it
-// was, and ModelFileError is thrown.
+// Atomic: the file is written in the same folder, with no name where the filesystem allows
+// (O_TMPFILE) and as "<path>.blasnet-<pid>-<random>.tmp" elsewhere, flushed to disk and
+// renamed over path; on any failure the temporary file is removed, path is left as it was,
+// and ModelFileError is thrown. A process killed while saving leaves at most such a temporary
+// file, which the next save into the folder removes once it is stale (its writer no longer
+// runs and it is a minute old, or it is a day old). A path holding a NUL byte is refused.
 template <typename T>
 void save(const std::string& path, const Graph<T>& graph, const std::string& kind = "graph",
           const Optimizer* optimizer = nullptr, const std::string& extra = "{}");
@@ -112,8 +115,13 @@ void save(const std::string& path, const Graph<T>& graph, const std::string& kin
 template <typename T>
 void save(const std::string& path, const Network<T>& net, const Optimizer* optimizer = nullptr,
           const std::string& extra = "{}");
+// size bytes written to path as save writes a model file: atomically, leaving at most a stale
+// temporary file if killed, refusing a path holding a NUL byte; for a model file of another
+// format (the ONNX export's). Throws ModelFileError.
+void write_atomically(const std::string& path, const void* data, std::size_t size);
 
-// Reads and checks a model file. Throws ModelFileError naming the problem.
+// Reads and checks a model file, in time linear in its size. Throws ModelFileError naming
+// the problem (a path holding a NUL byte is one).
 LoadedModel load(const std::string& path);
 // The same from bytes in memory; label names them in messages.
 LoadedModel load_from_memory(const void* data, std::size_t size,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..cli_args import count, finite, output_file
+from .._paths import checked_path
 from .configs import CONFIGS
 from .implementations import IMPLEMENTATIONS
 from .report import markdown
@@ -63,7 +64,7 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
     results = run(options, progress=lambda message: print(message, file=sys.stderr))
     out.write(markdown(results))
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+        Path(checked_path(args.json)).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     if args.plot:
         from ..plots import plot_bench
 
