@@ -553,3 +553,16 @@ def test_a_network_with_nan_weights_is_not_saved_and_the_old_file_stays(tmp_path
         net.save(path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.safetensors"]
+
+
+def test_sequential_file_whose_graph_is_no_chain_is_refused(tmp_path: Path) -> None:
+    # Found by test_model_file_fuzz.py: the network's own ValueError escaped bn.load.
+    source, path = tmp_path / "net.safetensors", tmp_path / "bad.safetensors"
+    make_sequential("float64").save(source)
+
+    def weigh(meta: dict[str, Any]) -> None:
+        meta["architecture"]["outputs"][0]["weight"] = 2.0
+
+    rewrite_description(source, path, weigh)
+    with pytest.raises(bn.ModelFileError, match="bad.safetensors.*a network only as a chain"):
+        bn.load(path)
