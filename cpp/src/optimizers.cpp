@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "blasnet/checked_size.hpp"
 #include "float_repr.hpp"
 
 namespace blasnet {
@@ -116,7 +117,12 @@ std::size_t Optimizer::begin_step(Span<T> params, Span<const T> grads) {
   }
   if (!state_names_.empty()) {
     if (!has_state()) {
-      state_ = std::vector<T>(state_names_.size() * params.size, T(0));
+      const auto what = [&] {
+        return name_ + ": the state of " + std::to_string(params.size) + " parameters";
+      };
+      std::vector<T> state;
+      allocate(state, checked_mul(state_names_.size(), params.size, what), what);
+      state_ = std::move(state);
       state_size_ = params.size;
     } else if (!holds_state<T>() || state_size_ != params.size) {
       throw std::invalid_argument(
