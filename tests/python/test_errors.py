@@ -602,3 +602,9 @@ def test_parameters_that_cannot_be_allocated_say_what_was_asked() -> None:
     with pytest.raises(MemoryError, match="Perceptron: 1000000000 units over 1000000000 features "
                                           "need 8.0e18 bytes of weights"):
         bn.Perceptron(n_features=10**9, n_outputs=10**9)
+
+
+def test_time_gemm_sizes_that_overflow_raise() -> None:
+    # C of 2^32 × 2^32 values wrapped to 0 and the gemm wrote past it.
+    with pytest.raises(OverflowError, match="time_gemm: C of 4294967296 × 4294967296"):
+        bn._core.time_gemm(False, False, 2**32, 2**32, 1, "float64", 1)
