@@ -1,8 +1,11 @@
 #include "blasnet/gemm_timer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <string>
+
+#include "blasnet/checked_size.hpp"
 
 namespace blasnet {
 
@@ -17,7 +20,20 @@ std::vector<double> time_gemm(Transpose trans_a, Transpose trans_b, std::size_t 
   // op(A) is m×k and op(B) k×n; stored column-major with the shapes the flags imply.
   const std::size_t lda = trans_a == Transpose::yes ? k : m;
   const std::size_t ldb = trans_b == Transpose::yes ? n : k;
-  std::vector<T> a(m * k, T(0.5)), b(k * n, T(0.25)), c(m * n, T(0));
+  std::vector<T> a, b, c;
+  const auto size = [](std::size_t rows, std::size_t cols, const char* name) {
+    return checked_mul(rows, cols, [&] {
+      return "time_gemm: " + std::string(name) + " of " + std::to_string(rows) + " × " +
+             std::to_string(cols);
+    });
+  };
+  // Every size checked before any is allocated.
+  const std::size_t size_a = size(m, k, "A"), size_b = size(k, n, "B"), size_c = size(m, n, "C");
+  allocate(a, size_a, "time_gemm: A");
+  allocate(b, size_b, "time_gemm: B");
+  allocate(c, size_c, "time_gemm: C");
+  std::fill(a.begin(), a.end(), T(0.5));
+  std::fill(b.begin(), b.end(), T(0.25));
   const auto call = [&] {
     gemm(trans_a, trans_b, m, n, k, T(1), a.data(), lda, b.data(), ldb, T(0), c.data(), m);
   };

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "blasnet/checked_size.hpp"
 #include "blasnet/initializers.hpp"
 #include "blasnet/random.hpp"
 
@@ -43,6 +44,28 @@ bool column_not_finite(const T* x, std::size_t n) {
     worst |= static_cast<Bits>((bits & mask) == mask);
   }
   return worst != 0;
+}
+
+// Why the parameters of plan, in values of element bytes each, cannot be allocated: what the
+// largest node asks, and the whole graph's.
+std::string parameters_refused(const GraphPlan& plan, std::size_t element, double bytes) {
+  const ParameterInfo* largest = &plan.parameters.front();
+  for (const ParameterInfo& p : plan.parameters) {
+    if (p.size() > largest->size()) largest = &p;
+  }
+  const std::string node = largest->name.substr(0, largest->name.size() - 2);
+  const PlannedNode& planned = plan.nodes[*plan.find_node(node)];
+  const std::string dense = "Dense(" + std::to_string(planned.units) + ") over " +
+                            std::to_string(planned.n_in()) + " inputs";
+  const std::string type = element == 4 ? "float32" : "float64";
+  if (plan.nodes.size() == 1) {
+    return "graph: " + dense + " needs " + bytes_text(bytes) + " of parameters (" + type +
+           "), and as many for their gradients: more memory than could be allocated";
+  }
+  return "graph: its " + std::to_string(plan.parameter_count) + " parameters need " +
+         bytes_text(bytes) + " (" + type +
+         "), and as many for their gradients: more memory than could be allocated; the "
+         "largest node, '" + node + "', is " + dense;
 }
 
 // M += D, both rows × cols.
@@ -90,8 +113,9 @@ Graph<T>::Graph(GraphPlan plan) : plan_(std::move(plan)) {
 template <typename T>
 Graph<T>::Graph(GraphPlan plan, std::uint64_t seed) : Graph(std::move(plan)) {
   // Allocated once: the nodes' views stay valid for the graph's lifetime.
-  own_params_.assign(plan_.parameter_count, T(0));
-  own_grads_.assign(plan_.parameter_count, T(0));
+  const auto refused = [&](double bytes) { return parameters_refused(plan_, sizeof(T), bytes); };
+  allocate(own_params_, plan_.parameter_count, refused);
+  allocate(own_grads_, plan_.parameter_count, refused);
   params_ = {own_params_.data(), own_params_.size()};
   grads_ = {own_grads_.data(), own_grads_.size()};
   bind_parameters();
@@ -158,15 +182,19 @@ void Graph<T>::reserve(std::size_t n) {
   if (n <= capacity_) return;
   for (std::size_t k = 0; k < nodes_.size(); ++k) {
     const PlannedNode& node = plan_.nodes[k];
-    const std::size_t size = node.units * n;
+    const auto what = [&] {
+      return "graph: the workspace of node '" + node.name + "' (" + std::to_string(node.units) +
+             " units) for a batch of " + std::to_string(n) + " samples";
+    };
+    const std::size_t size = checked_mul(node.units, n, what);
     Workspace& w = work_[k];
-    w.Z.resize(size);
-    w.dY.resize(size);
-    if (node.output && node.activation != Activation::identity) w.Y.resize(size);
-    if (node.output && node.has_consumers) w.dZ_loss.resize(size);
+    allocate(w.Z, size, what, true);
+    allocate(w.dY, size, what, true);
+    if (node.output && node.activation != Activation::identity) allocate(w.Y, size, what, true);
+    if (node.output && node.has_consumers) allocate(w.dZ_loss, size, what, true);
     if (node.dropout > 0) {
-      w.mask.resize(size);
-      w.dropped.resize(size);
+      allocate(w.mask, size, what, true);
+      allocate(w.dropped, size, what, true);
     }
   }
   capacity_ = n;
@@ -365,11 +393,14 @@ void Graph<T>::predict(Span<const MatrixView<const T>> inputs, Span<const Matrix
   // Only the caller's scratch grows: the graph itself is read, never written.
   std::size_t hidden = 0;
   std::size_t widest = 0;
+  const auto what = [&] {
+    return "predict: the hidden values of a batch of " + std::to_string(n) + " samples";
+  };
   for (const PlannedNode& node : plan_.nodes) {
-    if (!node.output) hidden += node.units * n;
+    if (!node.output) hidden = checked_add(hidden, checked_mul(node.units, n, what), what);
     widest = std::max(widest, node.sources.size());
   }
-  if (scratch.values_.size() < hidden) scratch.values_.resize(hidden);
+  if (scratch.values_.size() < hidden) allocate(scratch.values_, hidden, what, true);
   if (scratch.X_.size() < widest) scratch.X_.resize(widest);
   if (scratch.Y_.size() < nodes_.size()) scratch.Y_.resize(nodes_.size());
   T* next = scratch.values_.data();

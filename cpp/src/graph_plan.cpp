@@ -1,5 +1,7 @@
 #include "blasnet/graph_plan.hpp"
 
+#include "blasnet/checked_size.hpp"
+
 #include <cmath>
 #include <functional>
 #include <numeric>
@@ -175,10 +177,12 @@ std::vector<Sharing> resolve_sharing(const GraphSpec& spec,
   return out;
 }
 
-std::size_t width(const std::vector<Named>& sources, const GraphSpec& spec) {
+// The width of node k's concatenated input.
+std::size_t width(std::size_t k, const std::vector<Named>& sources, const GraphSpec& spec) {
   std::size_t total = 0;
   for (const Named& s : sources) {
-    total += s.is_input ? spec.inputs[s.index].dim : spec.nodes[s.index].units;
+    total = checked_add(total, s.is_input ? spec.inputs[s.index].dim : spec.nodes[s.index].units,
+                        [&] { return "graph: the inputs of node '" + spec.nodes[k].name + "'"; });
   }
   return total;
 }
@@ -227,7 +231,7 @@ GraphPlan GraphPlan::build(const GraphSpec& spec) {
 
   // Shapes of shared weights, and the parameter layout in declaration order.
   std::vector<std::size_t> n_in(spec.nodes.size());
-  for (std::size_t k = 0; k < spec.nodes.size(); ++k) n_in[k] = width(sources[k], spec);
+  for (std::size_t k = 0; k < spec.nodes.size(); ++k) n_in[k] = width(k, sources[k], spec);
   std::vector<std::size_t> weight_offset(spec.nodes.size()), bias_offset(spec.nodes.size());
   for (std::size_t k = 0; k < spec.nodes.size(); ++k) {
     const NodeSpec& node = spec.nodes[k];
@@ -242,15 +246,21 @@ GraphPlan GraphPlan::build(const GraphSpec& spec) {
            shape(node.units, n_in[k]) + ", but " + spec.nodes[s.weight_owner].name + ".W" +
            (s.transposed ? "ᵀ" : "") + " is " + shape(rows, cols));
     }
+    // Every offset and size of the flat buffers below is then a checked count.
+    const auto total = [&] { return "graph: the parameter count up to node '" + node.name + "'"; };
     if (node.share.empty()) {
+      const std::size_t weights = checked_mul(node.units, n_in[k], [&] {
+        return "graph: the weights of node '" + node.name + "' (" + std::to_string(node.units) +
+               " units over " + std::to_string(n_in[k]) + " inputs)";
+      });
       weight_offset[k] = plan.parameter_count;
       plan.parameters.push_back({node.name + ".W", plan.parameter_count, node.units, n_in[k]});
-      plan.parameter_count += node.units * n_in[k];
+      plan.parameter_count = checked_add(plan.parameter_count, weights, total);
     }
     if (node.share.empty() || node.transpose) {
       bias_offset[k] = plan.parameter_count;
       plan.parameters.push_back({node.name + ".b", plan.parameter_count, node.units, 0});
-      plan.parameter_count += node.units;
+      plan.parameter_count = checked_add(plan.parameter_count, node.units, total);
     } else {
       plan.shares_parameters = true;
     }

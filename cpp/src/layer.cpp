@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "blasnet/blas.hpp"
+#include "blasnet/checked_size.hpp"
 
 namespace blasnet {
 
@@ -17,7 +18,12 @@ template <typename T>
 Dense<T>::Dense(std::vector<std::size_t> input_dims, std::size_t n_out, Activation activation,
                 std::string name)
     : input_dims_(std::move(input_dims)),
-      n_in_(std::accumulate(input_dims_.begin(), input_dims_.end(), std::size_t(0))),
+      n_in_(std::accumulate(input_dims_.begin(), input_dims_.end(), std::size_t(0),
+                            [&](std::size_t a, std::size_t b) {
+                              return checked_add(a, b, [&] {
+                                return "dense layer '" + name + "': the input width";
+                              });
+                            })),
       n_out_(n_out),
       activation_(activation),
       name_(std::move(name)) {

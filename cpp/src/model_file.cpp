@@ -628,6 +628,8 @@ LoadedModel read_model(ByteSource& source) {
     plan = GraphPlan::build(file.spec);
   } catch (const std::invalid_argument& e) {
     throw ModelFileError(label, std::string("has an invalid architecture: ") + e.what());
+  } catch (const std::overflow_error& e) {  // sizes in range whose sum is not
+    throw ModelFileError(label, std::string("has an invalid architecture: ") + e.what());
   }
 
   // Exactly the plan's parameters and the optimizer's buffers, each of its shape.

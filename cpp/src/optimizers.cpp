@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "blasnet/checked_size.hpp"
 #include "float_repr.hpp"
 
 namespace blasnet {
@@ -161,7 +162,12 @@ std::size_t Optimizer::begin_step(Span<T> params, Span<const T> grads) {
   // Under step()'s hold: the variant is read directly, not through the members that take it.
   if (!state_names_.empty()) {
     if (std::holds_alternative<std::monostate>(state_)) {
-      state_ = std::vector<T>(state_names_.size() * params.size, T(0));
+      const auto what = [&] {
+        return name_ + ": the state of " + std::to_string(params.size) + " parameters";
+      };
+      std::vector<T> state;
+      allocate(state, checked_mul(state_names_.size(), params.size, what), what);
+      state_ = std::move(state);
       state_size_ = params.size;
     } else if (!std::holds_alternative<std::vector<T>>(state_) || state_size_ != params.size) {
       throw std::invalid_argument(

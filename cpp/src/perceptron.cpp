@@ -8,6 +8,7 @@
 
 #include "blasnet/activations.hpp"
 #include "blasnet/blas.hpp"
+#include "blasnet/checked_size.hpp"
 #include "blasnet/random.hpp"
 
 namespace blasnet {
@@ -74,8 +75,16 @@ Perceptron<T>::Perceptron(std::size_t n_features, std::size_t n_outputs)
     throw std::invalid_argument("Perceptron: n_outputs must be positive, got 0");
   }
   // Rosenblatt's start: w = 0, b = 0. The first sample then has z = 0 and is read as class 1.
-  W_.assign(n_features * n_outputs, T(0));
-  b_.assign(n_outputs, T(0));
+  const std::string shape =
+      std::to_string(n_outputs) + " units over " + std::to_string(n_features) + " features";
+  const std::size_t weights =
+      checked_mul(n_features, n_outputs, [&] { return "Perceptron: the weights of " + shape; });
+  const auto refused = [&](double bytes) {
+    return "Perceptron: " + shape + " need " + bytes_text(bytes) +
+           " of weights, more memory than could be allocated";
+  };
+  allocate(W_, weights, refused);
+  allocate(b_, n_outputs, [&] { return "Perceptron: the biases of " + shape; });
 }
 
 // X (n_features × n), W (n_outputs × n_features, row-major) -> out (n_outputs × n)

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "blasnet/checked_size.hpp"
 #include "blasnet/metrics.hpp"
 #include "blasnet/random.hpp"
 
@@ -28,20 +29,23 @@ class Minibatches {
         t_(data.targets.size),
         labels_(data.targets.size),
         own_targets_(data.targets.size) {
+    const auto what = [&] {
+      return "fit: the shuffled minibatches of " + std::to_string(gather_capacity) + " samples";
+    };
     for (std::size_t i = 0; i < data.inputs.size; ++i) {
-      x_[i].resize(data.inputs[i].rows * gather_capacity);
+      allocate(x_[i], checked_mul(data.inputs[i].rows, gather_capacity, what), what);
     }
     for (std::size_t o = 0; o < data.targets.size; ++o) {
       // An output whose target is an input finds it among the inputs.
       own_targets_[o] = !plan.outputs[o].target_input.has_value();
       if (!own_targets_[o]) continue;
       if (data.targets[o].has_labels()) {
-        labels_[o].resize(gather_capacity);
+        allocate(labels_[o], gather_capacity, what);
       } else {
-        t_[o].resize(data.targets[o].values.rows * gather_capacity);
+        allocate(t_[o], checked_mul(data.targets[o].values.rows, gather_capacity, what), what);
       }
     }
-    if (data.sample_weights != nullptr) weights_.resize(gather_capacity);
+    if (data.sample_weights != nullptr) allocate(weights_, gather_capacity, what);
   }
 
   // Samples [first, first + count) in data order.

@@ -4,6 +4,7 @@
 // column-major n_features × n_samples matrix of the note with leading dimension = row stride.
 
 #include <Python.h>
+#include <blasnet/checked_size.hpp>
 #include <blasnet/losses.hpp>
 #include <blasnet/matrix.hpp>
 #include <pybind11/numpy.h>
@@ -85,9 +86,19 @@ py::array_t<T> buffer_view(Span<T> span, py::handle owner) {
                         {static_cast<py::ssize_t>(sizeof(T))}, span.data, owner);
 }
 
-// A fresh (samples, features) array for a features × samples result.
+// A fresh (samples, features) array for a features × samples result; a size past what NumPy
+// can address is refused before it is asked for.
 template <typename T>
 CArray<T> new_samples(std::size_t samples, std::size_t features) {
+  const auto what = [&] {
+    return "a result of " + std::to_string(samples) + " samples × " + std::to_string(features) +
+           " values";
+  };
+  const std::size_t bytes = checked_mul(checked_mul(samples, features, what), sizeof(T), what);
+  if (bytes > static_cast<std::size_t>(PTRDIFF_MAX)) {
+    throw AllocationError(what() + " needs " + bytes_text(double(bytes)) +
+                          ", more memory than can be addressed");
+  }
   return CArray<T>({static_cast<py::ssize_t>(samples), static_cast<py::ssize_t>(features)});
 }
 

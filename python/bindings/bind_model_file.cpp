@@ -3,6 +3,8 @@
 #include <pybind11/stl.h>
 
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -54,10 +56,17 @@ void bind_savers(py::module_& m) {
 
 // The loaded graph as the Python class its kind needs: a network for "sequential", a graph
 // for everything else.
+// A "sequential" file whose graph is no chain is a bad file, refused as load_network does.
 template <typename T>
-py::object wrap(Graph<T>&& graph, const std::string& kind) {
+py::object wrap(Graph<T>&& graph, const std::string& kind, const std::string& path) {
   if (kind == "sequential") {
-    return py::cast(std::make_unique<Guarded<Network<T>>>(Network<T>(std::move(graph))));
+    std::optional<Network<T>> net;
+    try {
+      net.emplace(std::move(graph));
+    } catch (const std::invalid_argument& e) {
+      throw ModelFileError(path, e.what());
+    }
+    return py::cast(std::make_unique<Guarded<Network<T>>>(std::move(*net)));
   }
   return py::cast(std::make_unique<Guarded<Graph<T>>>(std::move(graph)));
 }
@@ -97,7 +106,7 @@ model file 'missing.safetensors': cannot open it: No such file or directory
         out["spec"] = spec_tuple(file.spec);
         out["optimizer"] = file.optimizer ? py::cast(make_optimizer(*file.optimizer))
                                           : py::object(py::none());
-        out["core"] = std::visit([&](auto& graph) { return wrap(std::move(graph), file.kind); },
+        out["core"] = std::visit([&](auto& graph) { return wrap(std::move(graph), file.kind, path); },
                                  loaded->graph);
         return out;
       },

@@ -308,14 +308,7 @@ class Graph:
         with _BUILDING:
             if self._core is not None:
                 return self
-            args = (
-                list(self._inputs.items()),
-                [
-                    (d.name, list(d.inputs), d.units, d.activation, d.share, d.transpose, d.dropout)
-                    for d in self._dense.values()
-                ],
-                [(o.node, o.loss, o.weight, o.target) for o in self._outputs.values()],
-            )
+            args = self._declarations()
             core = _core.GraphF32 if self._dtype == np.float32 else _core.GraphF64
             if self._buffers_of is None:
                 built = core(*args, self._seed)
@@ -325,6 +318,19 @@ class Graph:
             self._output_specs = list(built.outputs)
             self._core = built  # last: another thread takes a set _core for a finished build
         return self
+
+    def _declarations(
+        self,
+    ) -> tuple[list[tuple[str, int]], list[tuple[Any, ...]], list[tuple[str, str, float, str]]]:
+        """(inputs, nodes, outputs) as the core's graph takes them, in declaration order."""
+        return (
+            list(self._inputs.items()),
+            [
+                (d.name, list(d.inputs), d.units, d.activation, d.share, d.transpose, d.dropout)
+                for d in self._dense.values()
+            ],
+            [(o.node, o.loss, o.weight, o.target) for o in self._outputs.values()],
+        )
 
     @classmethod
     def _from_core(

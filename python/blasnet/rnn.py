@@ -75,11 +75,33 @@ class RNN:
         dtype: npt.DTypeLike = "float64",
         seed: int = 0,
     ) -> None:
+        self._configure(n_features, hidden, n_outputs, activation, output_activation, loss, head,
+                        dtype, seed)
+        # The one-step graph owns the buffers; building it checks the activations and loss.
+        self.unroll(1)
+
+    def _configure(
+        self,
+        n_features: int,
+        hidden: int,
+        n_outputs: int,
+        activation: str = "tanh",
+        output_activation: str = "identity",
+        loss: str = "mse",
+        head: str = "last",
+        dtype: npt.DTypeLike = "float64",
+        seed: int = 0,
+    ) -> None:
+        """The arguments of ``__init__``, checked and kept; nothing is allocated."""
         self._n_features = as_count(n_features, "n_features")
         self._hidden = as_count(hidden, "hidden")
         self._n_outputs = as_count(n_outputs, "n_outputs")
-        if head not in _HEADS:
+        if not isinstance(head, str) or head not in _HEADS:
             raise ValueError(f"head must be one of {_HEADS}, got {head!r}")
+        for name, value in (("activation", activation), ("output_activation", output_activation),
+                            ("loss", loss)):
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a string, got {type(value).__name__}")
         self._activation = activation
         self._output_activation = output_activation
         self._loss = loss
@@ -87,11 +109,26 @@ class RNN:
         self._dtype = as_dtype(dtype)
         self._seed = as_seed(seed)
         self._graphs: dict[int, Graph] = {}
-        # The one-step graph owns the buffers; building it checks the activations and loss.
-        self.unroll(1)
         self.history: History | None = None
         #: The optimizer a loaded file held (see :func:`blasnet.load`), else None.
         self.optimizer: _core.Optimizer | None = None
+
+    @classmethod
+    def _around(cls, one_step: Graph, arguments: Mapping[str, Any]) -> RNN:
+        """The RNN of these ``__init__`` arguments whose parameters are those of ``one_step``
+        (a graph read from a file), which must be exactly its one-step unrolling: the
+        arguments are checked and compared before anything is allocated, so that no argument
+        can make the RNN larger than the graph already in memory. ValueError or TypeError
+        otherwise."""
+        rnn = cls.__new__(cls)
+        rnn._configure(**arguments)
+        if rnn._dtype != one_step.dtype:
+            raise ValueError(f"its dtype is {one_step.dtype.name}, not {rnn._dtype.name}")
+        if rnn._declare(1)._declarations() != one_step._declarations():
+            raise ValueError("its graph is not the one-step unrolling of the RNN its arguments "
+                             "describe")
+        rnn._graphs[1] = one_step
+        return rnn
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -116,8 +153,12 @@ class RNN:
         ['cell', 'cell@2', 'cell@3', 'head']
         """
         steps = as_count(n_steps, "n_steps")
-        if steps in self._graphs:
-            return self._graphs[steps]
+        if steps not in self._graphs:
+            self._graphs[steps] = self._declare(steps).build()
+        return self._graphs[steps]
+
+    def _declare(self, steps: int) -> Graph:
+        """The unrolling over ``steps`` as declarations, not yet built."""
         g = Graph(self._dtype, self._seed)
         if self._graphs:
             g._buffers_of = self._graphs[1]
@@ -143,7 +184,6 @@ class RNN:
                 share=None if t == 1 else "head",
             )
             g.output(y, self._loss, weight=1.0 / len(heads))
-        self._graphs[steps] = g.build()
         return g
 
     def forward(self, X: npt.ArrayLike, h0: npt.ArrayLike | None = None) -> np.ndarray[Any, Any]:

@@ -321,6 +321,17 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
         self.__dict__.update(state)
         if pickled is not None:
             input_dim, layers, params = pickled
+            # The arrays are in the pickle; layers whose sizes they do not match would
+            # allocate a network of any size before the copy below refused it.
+            expected: dict[str, tuple[int, ...]] = {}
+            n_in = input_dim
+            for name, layer_in, n_out, _ in layers:
+                if layer_in != n_in:
+                    raise ValueError(f"unpickled {type(self).__name__}: layer {name!r} reads "
+                                     f"{layer_in} inputs, the layer below gives {n_in}")
+                expected[f"{name}.W"], expected[f"{name}.b"] = (n_out, n_in), (n_out,)
+                n_in = n_out
+            _check_pickled_shapes(type(self).__name__, params, expected)
             dense = [_core.Dense(n_out, activation=act, name=name) for name, _, n_out, act in layers]
             self.network_ = Sequential(dense, input_dim=input_dim, dtype=self.dtype, seed=self._seed)
             for key, value in self.network_.parameters().items():
@@ -330,6 +341,19 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _check_pickled_shapes(
+    estimator: str, arrays: dict[str, Any], expected: dict[str, tuple[int, ...]]
+) -> None:
+    """ValueError unless arrays holds exactly the expected names, each of its shape."""
+    if sorted(arrays) != sorted(expected):
+        raise ValueError(f"unpickled {estimator}: parameters {sorted(arrays)}, its layers need "
+                         f"{sorted(expected)}")
+    for name, shape in expected.items():
+        if np.shape(arrays[name]) != shape:
+            raise ValueError(f"unpickled {estimator}: parameter {name!r} has shape "
+                             f"{np.shape(arrays[name])}, its layers need {shape}")
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
@@ -599,6 +623,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.__dict__.update(state)
         if pickled is not None:
             n_features, n_outputs, W, b = pickled
+            _check_pickled_shapes(type(self).__name__, {"W": W, "b": b},
+                                  {"W": (n_outputs, n_features), "b": (n_outputs,)})
             self.perceptron_ = _Perceptron(
                 n_features, n_outputs, lr=float(self.eta0), dtype=self.dtype, seed=self._seed
             )

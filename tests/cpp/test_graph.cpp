@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "blasnet/checked_size.hpp"
 #include "blasnet/graph.hpp"
 #include "blasnet/network.hpp"
 #include "blasnet/optimizers.hpp"
@@ -1255,6 +1256,75 @@ TEST(GraphFit, ChecksTheDataOnceUpFront) {
   EXPECT_THROW(blasnet::fit(g, batch_of(in, r.targets), sgd, blasnet::FitOptions{1, 16, false, 0}),
                std::invalid_argument);
   EXPECT_EQ(values(g.parameters()), before) << "no batch ran before the bad sample was found";
+}
+
+// --- sizes -----------------------------------------------------------------------------
+
+// A size the machine cannot provide says what was asked (refused here before the allocator
+// is called: 2^61 doubles are past what a vector can address).
+TEST(GraphSizes, ParametersThatCannotBeAllocatedSayWhatWasAsked) {
+  GraphSpec spec;
+  spec.inputs = {{"x", std::size_t(1) << 31}};
+  spec.nodes = {node("y", {"x"}, std::size_t(1) << 30, Activation::identity)};
+  spec.outputs = {output("y", Loss::mse)};
+  try {
+    Graph<double> g(spec, 0);
+    FAIL() << "no exception";
+  } catch (const blasnet::AllocationError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "graph: Dense(1073741824) over 2147483648 inputs needs 1.8e19 bytes of parameters "
+              "(float64), and as many for their gradients: more memory than could be allocated");
+  }
+}
+
+TEST(GraphSizes, TheLargestNodeIsNamedInAGraphOfMany) {
+  GraphSpec spec;
+  spec.inputs = {{"x", std::size_t(1) << 31}};
+  spec.nodes = {node("small", {"x"}, 1, Activation::tanh),
+                node("big", {"x"}, std::size_t(1) << 30, Activation::identity)};
+  spec.outputs = {output("small", Loss::mse), output("big", Loss::mse)};
+  try {
+    Graph<double> g(spec, 0);
+    FAIL() << "no exception";
+  } catch (const std::bad_alloc& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("the largest node, 'big', is Dense(1073741824) over 2147483648 inputs"),
+              std::string::npos)
+        << message;
+  }
+}
+
+// A batch whose workspace (units × samples) would wrap, or cannot be addressed, is refused
+// before a value of it is read (checks off, so the input is only its shape).
+TEST(GraphSizes, WorkspaceOfAHugeBatchIsRefused) {
+  GraphSpec spec;
+  spec.inputs = {{"x", 2}};
+  spec.nodes = {node("h", {"x"}, 4, Activation::tanh), node("y", {"h"}, 1, Activation::identity)};
+  spec.outputs = {output("y", Loss::mse)};
+  Graph<double> g(spec, 0);
+  double x[2] = {0, 0};
+  const auto huge = [&](std::size_t n) { return MatrixView<const double>{x, 2, n}; };
+  MatrixView<const double> wraps = huge(std::size_t(1) << 62);
+  try {
+    g.forward({&wraps, 1}, blasnet::Checks::off);
+    FAIL() << "no exception";
+  } catch (const std::overflow_error& e) {
+    EXPECT_NE(std::string(e.what()).find("graph: the workspace of node 'h' (4 units) for a batch "
+                                         "of 4611686018427387904 samples"),
+              std::string::npos)
+        << e.what();
+  }
+  MatrixView<const double> too_big = huge(std::size_t(1) << 58);
+  EXPECT_THROW(g.forward({&too_big, 1}, blasnet::Checks::off), blasnet::AllocationError);
+  blasnet::InferenceScratch<double> scratch;
+  double y[1];
+  MatrixView<double> Y{y, 1, std::size_t(1) << 62};
+  EXPECT_THROW(g.predict({&wraps, 1}, {&Y, 1}, scratch, blasnet::Checks::off),
+               std::overflow_error);
+  EXPECT_EQ(scratch.capacity(), 0u);
+  // And the graph still works.
+  MatrixView<const double> one{x, 2, 1};
+  EXPECT_NO_THROW(g.forward({&one, 1}));
 }
 
 }  // namespace

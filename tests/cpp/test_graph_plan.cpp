@@ -607,3 +607,59 @@ TEST(ChainSpec, NoLayersGivesASpecBuildRefuses) {
 }
 
 }  // namespace
+
+// Sizes whose products or sums wrap a size_t: 2^32 units over 2^32 − 1 inputs, with their
+// 2^32 biases, made 0 parameters, a buffer of 0 then written past.
+namespace {
+
+std::string overflow_error(const GraphSpec& spec) {
+  try {
+    GraphPlan::build(spec);
+  } catch (const std::overflow_error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "GraphPlan::build accepted the spec";
+  return "";
+}
+
+TEST(GraphPlanSizes, ParameterCountThatWrapsIsRefused) {
+  GraphSpec spec;
+  spec.inputs = {{"x", (std::size_t(1) << 32) - 1}};
+  spec.nodes = {node("y", {"x"}, std::size_t(1) << 32, Activation::identity)};
+  spec.outputs = {output("y")};
+  const std::string message = overflow_error(spec);
+  EXPECT_TRUE(contains(message, "graph: the parameter count up to node 'y'")) << message;
+  EXPECT_TRUE(contains(message, "does not fit in a 64-bit size")) << message;
+}
+
+TEST(GraphPlanSizes, WeightCountThatWrapsIsRefused) {
+  GraphSpec spec;  // an RNN cell of 2^33 units over [x (2^33 − 2); h (2^33)]
+  spec.inputs = {{"x", (std::size_t(1) << 33) - 2}, {"h0", std::size_t(1) << 33}};
+  spec.nodes = {node("cell", {"x", "h0"}, std::size_t(1) << 33)};
+  spec.outputs = {output("cell")};
+  const std::string message = overflow_error(spec);
+  EXPECT_TRUE(contains(message, "the weights of node 'cell' (8589934592 units over 17179869182 "
+                                "inputs): 8589934592 × 17179869182"))
+      << message;
+}
+
+TEST(GraphPlanSizes, InputWidthThatWrapsIsRefused) {
+  const std::size_t half = (std::size_t(1) << 63);
+  GraphSpec spec;
+  spec.inputs = {{"a", half}, {"b", half}};
+  spec.nodes = {node("y", {"a", "b"}, 1)};
+  spec.outputs = {output("y")};
+  EXPECT_TRUE(contains(overflow_error(spec), "graph: the inputs of node 'y'"));
+}
+
+TEST(GraphPlanSizes, CountsThatEachFitButNotTogetherAreRefused) {
+  GraphSpec spec;  // four nodes of 2^31 × 2^31 weights, each within a model file's limits
+  spec.inputs = {{"x", std::size_t(1) << 31}};
+  for (const char* name : {"a", "b", "c", "d"}) {
+    spec.nodes.push_back(node(name, {"x"}, std::size_t(1) << 31));
+    spec.outputs.push_back(output(name));
+  }
+  EXPECT_TRUE(contains(overflow_error(spec), "the parameter count up to node 'd'"));
+}
+
+}  // namespace

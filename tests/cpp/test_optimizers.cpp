@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "blasnet/checked_size.hpp"
 #include "blasnet/optimizers.hpp"
 
 namespace {
@@ -586,6 +587,23 @@ TEST(OptimizerHold, OtherThreadsWaitUntilItIsReleased) {
     other.join();
     EXPECT_TRUE(done.load());
   }
+
+// Adam's two moments for 2^60 parameters are past what a vector can address: refused, saying
+// what was asked, before a parameter is read (so the spans need not be real here).
+TEST(OptimizerSizes, StateThatCannotBeAllocatedSaysWhatWasAsked) {
+  Adam adam;
+  double p = 0, g = 0;
+  const std::size_t n = std::size_t(1) << 60;
+  try {
+    adam.step(Span<double>{&p, n}, Span<const double>{&g, n});
+    FAIL() << "no exception";
+  } catch (const blasnet::AllocationError& e) {
+    EXPECT_NE(std::string(e.what()).find("Adam: the state of 1152921504606846976 parameters needs "
+                                         "1.8e19 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(adam.has_state());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <new>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -422,6 +423,21 @@ TEST(PerceptronErrors, FitChecksEverythingAndChangesNothing) {
   expect_invalid(fit(X, t, 1, 10), {"NaN or Inf", "sample 1, feature 0"});
   EXPECT_EQ(values(p.weights()), (std::vector<double>{0, 0})) << "no partial training";
   EXPECT_EQ(values(p.bias()), (std::vector<double>{0}));
+}
+
+// 2^33 units over 2^33 features: the weight count wraps; 2^31 over 2^30 fits but is past what
+// a vector of doubles can address, refused before the allocator is asked.
+TEST(PerceptronSizes, WeightsThatWrapOrCannotBeAllocatedAreRefused) {
+  const std::size_t big = std::size_t(1) << 33;
+  EXPECT_THROW(Perceptron<double>(big, big), std::overflow_error);
+  try {
+    Perceptron<double>(std::size_t(1) << 31, std::size_t(1) << 30);
+    FAIL() << "no exception";
+  } catch (const std::bad_alloc& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "Perceptron: 1073741824 units over 2147483648 features need 1.8e19 bytes of "
+              "weights, more memory than could be allocated");
+  }
 }
 
 }  // namespace

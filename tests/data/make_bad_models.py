@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Writes the handcrafted model files under tests/data: bad_models/, each of which
-blasnet::load must refuse with a ModelFileError, and good_models/handwritten_adam.safetensors,
-a valid file written without blasnet.
+blasnet::load must refuse with a ModelFileError; bad_python_models/, valid to blasnet::load
+(which reads every file as a graph) but whose kind or "extra" arguments blasnet.load in Python
+must refuse with a ModelFileError; and good_models/handwritten_adam.safetensors, a valid file
+written without blasnet.
 
-bad_models/expected_errors.txt maps each bad file to a phrase its error message must contain.
+Each folder's expected_errors.txt maps each bad file to a phrase its error message must contain.
 Only the standard library is used; the output is deterministic. Run from anywhere:
 
     python3 tests/data/make_bad_models.py
@@ -20,6 +22,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "bad_models"
+BAD_PYTHON = HERE / "bad_python_models"
 GOOD = HERE / "good_models"
 
 # The base model: x (3) -> h (4, tanh) -> y (2, identity), mse on y, float32, with Adam's state.
@@ -110,6 +113,106 @@ def nested(depth: int) -> Any:
     for _ in range(depth):
         value = [value]
     return value
+
+
+def python_kind(kind: str, inputs: List[Tuple[str, int]], nodes: List[Tuple[str, List[str], int, str]],
+                extra: Dict[str, Any]) -> bytes:
+    """A float32 model of the given kind without optimizer: inputs (name, dim), nodes (name, inputs,
+    units, activation), an mse output on the last node."""
+    dims = dict(inputs)
+    tensors = []
+    for name, sources, units, _ in nodes:
+        n_in = sum(dims[s] for s in sources)
+        dims[name] = units
+        tensors.append((f"{name}.W", [units, n_in], struct.pack(f"<{units * n_in}f", *[0.125] * (units * n_in))))
+        tensors.append((f"{name}.b", [units], struct.pack(f"<{units}f", *[0.0] * units)))
+    description = base_description()
+    description.update(kind=kind, optimizer=None, extra=extra)
+    description["architecture"] = {
+        "inputs": [{"name": n, "dim": d} for n, d in inputs],
+        "nodes": [{"name": n, "inputs": i, "units": u, "activation": a, "share": "", "transpose": False,
+                   "dropout": 0.0} for n, i, u, a in nodes],
+        "outputs": [{"node": nodes[-1][0], "loss": "mse", "weight": 1.0, "target": ""}],
+    }
+    return model(description=description, tensors=tensors)
+
+
+def rnn_extra(**changes: Any) -> Dict[str, Any]:
+    """The extra of an RNN(n_features=2, hidden=3, n_outputs=1) in float32, changed."""
+    extra: Dict[str, Any] = {"n_features": 2, "hidden": 3, "n_outputs": 1, "activation": "tanh",
+                             "output_activation": "identity", "loss": "mse", "head": "last",
+                             "dtype": "float32", "seed": 0}
+    extra.update(changes)
+    return {k: v for k, v in extra.items() if v is not None}
+
+
+def rnn(**changes: Any) -> bytes:
+    return python_kind("rnn", [("h0", 3), ("x1", 2)],
+                       [("cell", ["x1", "h0"], 3, "tanh"), ("head", ["cell"], 1, "identity")],
+                       rnn_extra(**changes))
+
+
+def perceptron(extra: Dict[str, Any], activation: str = "step") -> bytes:
+    return python_kind("perceptron", [("x", 2)], [("perceptron", ["x"], 1, activation)], extra)
+
+
+def python_cases() -> Dict[str, Tuple[bytes, str]]:
+    """Files of the Python-side kinds whose "extra" or kind blasnet.load must refuse."""
+    cases: Dict[str, Tuple[bytes, str]] = {}
+
+    def case(name: str, data: bytes, expected: str) -> None:
+        cases[name] = (data, expected)
+
+    not_unrolling = "not the one-step unrolling of the RNN its arguments describe"
+    # The review's files: sizes that overflow, and sizes that would allocate 5 GB.
+    case("rnn_sizes_overflow", rnn(n_features=2**33 - 2, hidden=2**33), not_unrolling)
+    case("rnn_sizes_5gb", rnn(n_features=32768, hidden=8192), not_unrolling)
+    case("rnn_n_outputs_differs", rnn(n_outputs=2), not_unrolling)
+    case("rnn_activation_differs", rnn(activation="relu"), not_unrolling)
+    case("rnn_loss_differs", rnn(loss="binary_cross_entropy"), not_unrolling)
+    case("rnn_not_an_rnn_graph", python_kind("rnn", [("x", 3)], [("h", ["x"], 4, "tanh"), ("y", ["h"], 2, "identity")],
+                                             rnn_extra()), not_unrolling)
+    case("rnn_hidden_string", rnn(hidden="3"), "hidden must be an integer")
+    case("rnn_hidden_true", rnn(hidden=True), "hidden must be an integer")
+    case("rnn_hidden_float", rnn(hidden=3.0), "hidden must be an integer")
+    case("rnn_hidden_huge_float", rnn(hidden=2**70), "hidden must be an integer")
+    case("rnn_hidden_zero", rnn(hidden=0), "hidden must be at least 1")
+    case("rnn_n_features_negative", rnn(n_features=-2), "n_features must be at least 1")
+    case("rnn_missing_hidden", rnn(hidden=None), "lack 'hidden'")
+    case("rnn_unknown_key", rnn(bias=True), "unknown keys ['bias']")
+    case("rnn_head_unknown", rnn(head="first"), "head must be one of")
+    case("rnn_head_list", rnn(head=["last"]), "head must be one of")
+    case("rnn_activation_number", rnn(activation=5), "activation must be a string")
+    case("rnn_dtype_differs", rnn(dtype="float64"), "its dtype is float32, not float64")
+    case("rnn_dtype_unknown", rnn(dtype="int8"), "dtype must be one of")
+    case("rnn_seed_negative", rnn(seed=-1), "seed must be at least 0")
+    case("rnn_seed_too_large", rnn(seed=2**64), "seed must be")
+    case("rnn_seed_string", rnn(seed="0"), "seed must be an integer")
+    case("perceptron_lr_negative", perceptron({"lr": -1.0}), "lr must be positive and finite")
+    case("perceptron_lr_string", perceptron({"lr": "fast"}), "lr must be a real number")
+    case("perceptron_seed_float", perceptron({"seed": 1.5}), "seed must be an integer")
+    case("perceptron_unknown_key", perceptron({"eta": 1.0}), "unknown keys ['eta']")
+    case("perceptron_not_step", perceptron({}, activation="tanh"), "a perceptron is one node 'perceptron'")
+    case("sequential_classes_too_few", python_kind("sequential", [("x", 3)], [("y", ["x"], 2, "identity")],
+                                                   {"classes": ["a"]}), "classes")
+    case("sequential_seed_string", python_kind("sequential", [("x", 3)], [("y", ["x"], 2, "identity")],
+                                               {"seed": "zero"}), "seed must be an integer")
+    case("graph_seed_list", python_kind("graph", [("x", 3)], [("y", ["x"], 2, "identity")], {"seed": [1]}),
+         "seed must be an integer")
+    case("svm_unknown_kind", python_kind("svm", [("x", 3)], [("y", ["x"], 2, "identity")], {}),
+         "not a model blasnet can rebuild")
+    return cases
+
+
+def write_corpus(folder: Path, cases: Dict[str, Tuple[bytes, str]]) -> None:
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("*.safetensors"):
+        old.unlink()
+    lines = []
+    for name, (data, expected) in sorted(cases.items()):
+        (folder / f"{name}.safetensors").write_bytes(data)
+        lines.append(f"{name}.safetensors\t{expected}\n")
+    (folder / "expected_errors.txt").write_text("".join(lines))
 
 
 def main() -> None:
@@ -216,17 +319,13 @@ def main() -> None:
     d["optimizer"]["state"] = ["m", "m"]
     case("optimizer_buffer_twice", model(description=d), "lists optimizer buffer 'm' twice")
 
-    BAD.mkdir(exist_ok=True)
+    write_corpus(BAD, cases)
+    python = python_cases()
+    write_corpus(BAD_PYTHON, python)
     GOOD.mkdir(exist_ok=True)
-    for old in BAD.glob("*.safetensors"):
-        old.unlink()
-    lines = []
-    for name, (data, expected) in sorted(cases.items()):
-        (BAD / f"{name}.safetensors").write_bytes(data)
-        lines.append(f"{name}.safetensors\t{expected}\n")
-    (BAD / "expected_errors.txt").write_text("".join(lines))
     (GOOD / "handwritten_adam.safetensors").write_bytes(good)
-    print(f"wrote {len(cases)} bad models to {BAD} and 1 good model to {GOOD}")
+    print(f"wrote {len(cases)} bad models to {BAD}, {len(python)} to {BAD_PYTHON} and 1 good model "
+          f"to {GOOD}")
 
 
 def _edited(header: Dict[str, Any], edit: Callable[[Dict[str, Any]], None]) -> Dict[str, Any]:

@@ -28,7 +28,8 @@ cmake -S "$root" -B "$build" -G Ninja \
 cmake --build "$build" --target fuzz_model_file
 
 mkdir -p "$build/corpus" "$build/artifacts"
-cp -n "$root"/tests/data/bad_models/* "$root"/tests/data/good_models/* "$build/corpus/" 2>/dev/null || true
+cp -n "$root"/tests/data/bad_models/* "$root"/tests/data/bad_python_models/*.safetensors \
+  "$root"/tests/data/good_models/* "$build/corpus/" 2>/dev/null || true
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   "$build/cpp/fuzz/fuzz_model_file" "$build/corpus" \
   -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \

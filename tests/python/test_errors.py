@@ -563,3 +563,48 @@ def test_network_usable_after_failures(
     assert net.backward(X, T, loss=BCE) == fresh.backward(X, T, loss=BCE)
     for name, grad in net.gradients().items():
         np.testing.assert_array_equal(grad, fresh.gradients()[name], err_msg=name)
+
+
+# --- sizes that overflow or cannot be allocated ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "phrase"),
+    [
+        # 2^32·(2^32 − 1) weights + 2^32 biases wrapped to 0 parameters, then written past.
+        (lambda: bn.Sequential([bn.Dense(2**32)], input_dim=2**32 - 1),
+         "the parameter count up to node '0'"),
+        (lambda: bn.RNN(n_features=2**33 - 2, hidden=2**33, n_outputs=1),
+         "the weights of node 'cell' (8589934592 units over 17179869182 inputs)"),
+        (lambda: _graph_of(2**33, 2**33), "the weights of node 'y'"),
+        (lambda: bn.Perceptron(n_features=2**33, n_outputs=2**33), "Perceptron: the weights of"),
+    ],
+    ids=["sequential", "rnn", "graph", "perceptron"],
+)
+def test_sizes_that_overflow_raise(build: Callable[[], object], phrase: str) -> None:
+    with pytest.raises(OverflowError) as info:
+        build()
+    assert phrase in str(info.value) and "does not fit in a 64-bit size" in str(info.value)
+
+
+def _graph_of(n_in: int, units: int) -> bn.Graph:
+    g = bn.Graph()
+    g.output(g.dense(g.input("x", n_in), units, name="y"), "mse")
+    return g.build()
+
+
+def test_parameters_that_cannot_be_allocated_say_what_was_asked() -> None:
+    with pytest.raises(MemoryError) as info:
+        bn.Sequential([bn.Dense(10**9)], input_dim=10**9)
+    assert str(info.value) == (
+        "graph: Dense(1000000000) over 1000000000 inputs needs 8.0e18 bytes of parameters "
+        "(float64), and as many for their gradients: more memory than could be allocated")
+    with pytest.raises(MemoryError, match="Perceptron: 1000000000 units over 1000000000 features "
+                                          "need 8.0e18 bytes of weights"):
+        bn.Perceptron(n_features=10**9, n_outputs=10**9)
+
+
+def test_time_gemm_sizes_that_overflow_raise() -> None:
+    # C of 2^32 × 2^32 values wrapped to 0 and the gemm wrote past it.
+    with pytest.raises(OverflowError, match="time_gemm: C of 4294967296 × 4294967296"):
+        bn._core.time_gemm(False, False, 2**32, 2**32, 1, "float64", 1)

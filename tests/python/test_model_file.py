@@ -25,6 +25,7 @@ import blasnet as bn
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BAD = DATA / "bad_models"
+BAD_PYTHON = DATA / "bad_python_models"
 GOOD = DATA / "good_models"
 
 DTYPES: dict[str, np.dtype[Any]] = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
@@ -446,18 +447,32 @@ def test_failed_save_over_a_file_leaves_it_byte_identical(tmp_path: Path) -> Non
 # --- files that must be refused -------------------------------------------------------------
 
 
-def expected_errors() -> dict[str, str]:
+def expected_errors(folder: Path = BAD) -> dict[str, str]:
     """expected_errors.txt: one "<file name><TAB><phrase its message contains>" a line."""
     phrases = {}
-    for line in (BAD / "expected_errors.txt").read_text(encoding="utf-8").splitlines():
+    for line in (folder / "expected_errors.txt").read_text(encoding="utf-8").splitlines():
         if line.strip():
             name, phrase = line.split("\t", 1)
             phrases[name] = phrase
     return phrases
 
 
-def test_every_bad_model_has_an_expected_error() -> None:
-    assert sorted(p.name for p in BAD.glob("*.safetensors")) == sorted(expected_errors())
+@pytest.mark.parametrize("folder", [BAD, BAD_PYTHON], ids=lambda p: p.name)
+def test_every_bad_model_has_an_expected_error(folder: Path) -> None:
+    assert sorted(p.name for p in folder.glob("*.safetensors")) == sorted(expected_errors(folder))
+
+
+@pytest.mark.parametrize("path", sorted(BAD_PYTHON.glob("*.safetensors")), ids=lambda p: p.name)
+def test_bad_python_model_is_refused_before_it_is_built(path: Path) -> None:
+    # A valid file to the core, which reads every kind as a graph: only the Python side's
+    # checks of its kind and "extra" arguments refuse it.
+    assert bn._core.load_model(str(path))["kind"] == path.name.split("_")[0]
+    phrase = expected_errors(BAD_PYTHON)[path.name]
+    with pytest.raises(bn.ModelFileError) as info:
+        bn.load(path)
+    message = str(info.value)
+    assert phrase in message, message
+    assert path.name in message, message
 
 
 @pytest.mark.parametrize("path", sorted(BAD.glob("*.safetensors")), ids=lambda p: p.name)
@@ -501,7 +516,7 @@ def test_rnn_file_with_bad_arguments_is_refused(tmp_path: Path) -> None:
         meta["extra"]["cell"] = "lstm"
 
     rewrite_description(source, path, unknown_argument)
-    with pytest.raises(bn.ModelFileError, match="do not rebuild"):
+    with pytest.raises(bn.ModelFileError, match=r"unknown keys \['cell'\]"):
         bn.load(path)
 
 
@@ -677,3 +692,16 @@ def test_a_save_killed_midway_leaves_no_litter_after_the_next_save(
 
     bn.Sequential([bn.Dense(1)], input_dim=1).save(tmp_path / "other.safetensors")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.safetensors", "other.safetensors"]
+
+
+def test_sequential_file_whose_graph_is_no_chain_is_refused(tmp_path: Path) -> None:
+    # Found by test_model_file_fuzz.py: the network's own ValueError escaped bn.load.
+    source, path = tmp_path / "net.safetensors", tmp_path / "bad.safetensors"
+    make_sequential("float64").save(source)
+
+    def weigh(meta: dict[str, Any]) -> None:
+        meta["architecture"]["outputs"][0]["weight"] = 2.0
+
+    rewrite_description(source, path, weigh)
+    with pytest.raises(bn.ModelFileError, match="bad.safetensors.*a network only as a chain"):
+        bn.load(path)

@@ -3,6 +3,7 @@
 
 #include "blasnet/activations.hpp"
 #include "blasnet/blas.hpp"
+#include "blasnet/checked_size.hpp"
 #include "blasnet/gemm_timer.hpp"
 #include "blasnet/graph.hpp"
 #include "blasnet/graph_plan.hpp"

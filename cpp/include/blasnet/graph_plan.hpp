@@ -76,7 +76,8 @@ struct GraphPlan {
   // nodes); a shared weight whose shape does not fit; a node that reaches no output; an input
   // nothing reads; a dropout rate outside [0, 1) or on an output; an output twice on one node,
   // with a loss its unit cannot feed, a weight that is not positive, or a target input of the
-  // wrong width.
+  // wrong width. Throws std::overflow_error, naming the node, if a node's input width, its
+  // weight count or the graph's parameter count does not fit in a size_t.
   static GraphPlan build(const GraphSpec& spec);
 
   std::optional<std::size_t> find_input(const std::string& name) const;

@@ -25,7 +25,8 @@ class Perceptron {
  public:
   // W (n_outputs × n_features) and b (n_outputs) start at zero, Rosenblatt's start: the rule
   // needs no random initialisation (a seed only ever orders the samples, in fit).
-  // Throws std::invalid_argument when either count is 0.
+  // Throws std::invalid_argument when either count is 0, std::overflow_error when their
+  // product does not fit in a size_t, AllocationError when W cannot be allocated.
   Perceptron(std::size_t n_features, std::size_t n_outputs);
 
   std::size_t n_features() const { return n_features_; }
