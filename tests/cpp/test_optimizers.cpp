@@ -587,6 +587,7 @@ TEST(OptimizerHold, OtherThreadsWaitUntilItIsReleased) {
     other.join();
     EXPECT_TRUE(done.load());
   }
+}
 
 // Adam's two moments for 2^60 parameters are past what a vector can address: refused, saying
 // what was asked, before a parameter is read (so the spans need not be real here).
