@@ -11,38 +11,11 @@
 
 #include "blasnet/initializers.hpp"
 #include "blasnet/random.hpp"
+#include "finite.hpp"
 
 namespace blasnet {
 
 namespace {
-
-// The exponent bits of a float type, all ones exactly for NaN and ±Inf.
-template <typename T>
-struct ExponentBits;
-template <>
-struct ExponentBits<float> {
-  using Bits = std::uint32_t;
-  static constexpr Bits mask = 0x7f800000u;
-};
-template <>
-struct ExponentBits<double> {
-  using Bits = std::uint64_t;
-  static constexpr Bits mask = 0x7ff0000000000000ull;
-};
-
-// Whether a column holds NaN or ±Inf, from integer operations only, so the scan vectorizes.
-template <typename T>
-bool column_not_finite(const T* x, std::size_t n) {
-  using Bits = typename ExponentBits<T>::Bits;
-  constexpr Bits mask = ExponentBits<T>::mask;
-  Bits worst = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    Bits bits;
-    std::memcpy(&bits, &x[i], sizeof bits);
-    worst |= static_cast<Bits>((bits & mask) == mask);
-  }
-  return worst != 0;
-}
 
 // M += D, both rows × cols.
 template <typename T>
@@ -60,7 +33,7 @@ template <typename T>
 void check_finite(MatrixView<const T> X, const char* what) {
   for (std::size_t j = 0; j < X.cols; ++j) {
     const T* x = X.column(j);
-    if (!column_not_finite(x, X.rows)) continue;
+    if (!any_not_finite(x, X.rows)) continue;
     for (std::size_t i = 0; i < X.rows; ++i) {
       if (!std::isfinite(x[i])) {
         throw std::invalid_argument(std::string(what) + " contain NaN or Inf (sample " +
@@ -442,8 +415,29 @@ double Graph<T>::sgd_step(const Batch<T>& batch, T lr, Checks checks) {
   if (!plan_.shares_parameters) return backward_pass(batch, &lr);
   // A shared block may only change once every use has sent its gradient.
   const double J = backward_pass(batch, nullptr);
-  for (std::size_t i = 0; i < params_.size; ++i) params_[i] -= lr * grads_[i];
+  descend(lr);
   return J;
+}
+
+template <typename T>
+void Graph<T>::descend(T lr) {
+  // First only read: a step whose result would not be finite must change nothing.
+  typename ExponentBits<T>::Bits bad = 0;
+  for (std::size_t i = 0; i < params_.size; ++i) bad |= not_finite(params_[i] - lr * grads_[i]);
+  if (bad != 0) {
+    for (const ParameterInfo& p : plan_.parameters) {
+      for (std::size_t i = p.offset; i < p.offset + p.size(); ++i) {
+        const T value = params_[i] - lr * grads_[i];
+        if (not_finite(value)) {
+          throw NonFiniteError("the update makes " + p.name + " " +
+                               std::to_string(static_cast<double>(value)) +
+                               " (an overflow of the learning rate times the gradient); no "
+                               "parameter was changed");
+        }
+      }
+    }
+  }
+  for (std::size_t i = 0; i < params_.size; ++i) params_[i] -= lr * grads_[i];  // Θ ← Θ − α·∇J
 }
 
 namespace {
@@ -492,7 +486,7 @@ void Graph<T>::output_backward(std::size_t k, const Batch<T>& batch, std::size_t
 template <typename T>
 void Graph<T>::check_bias_gradients_finite() const {
   for (const PlannedNode& node : plan_.nodes) {
-    if (column_not_finite(&grads_[node.bias_offset], node.units)) {
+    if (any_not_finite(&grads_[node.bias_offset], node.units)) {
       throw NonFiniteError("the gradient reaching node '" + node.name +
                            "' is NaN or infinite; no parameter was changed");
     }
@@ -501,9 +495,9 @@ void Graph<T>::check_bias_gradients_finite() const {
 
 template <typename T>
 void Graph<T>::check_weight_gradients_finite() const {
-  if (!column_not_finite(grads_.data, grads_.size)) return;
+  if (!any_not_finite(grads_.data, grads_.size)) return;
   for (const ParameterInfo& p : plan_.parameters) {
-    if (column_not_finite(&grads_[p.offset], p.size())) {
+    if (any_not_finite(&grads_[p.offset], p.size())) {
       throw NonFiniteError("the gradient of " + p.name +
                            " is NaN or infinite (an overflow); no parameter was changed");
     }
@@ -568,14 +562,20 @@ double max_abs_bound(MatrixView<const T> M) {
 
 template <typename T>
 bool Graph<T>::folded_update_is_safe(std::size_t n, T lr) {
-  // Every partial sum of dW = X·dZᵀ/n, and the step α·dW, stay below n·max|X|·max|dZ|·max(1, α):
-  // well under the largest T, the folded gemm cannot overflow. (Bounds of the maxima do.)
+  // Every partial sum of dW = X·dZᵀ/n, and the step α·dW, stay below n·max|X|·max|dZ|·max(1, α);
+  // the bias step α·db below α·max|dZ|; so every new value stays below max|Θ| plus
+  // n·max(1, α)·max(1, max|X|)·max|dZ|. Well under the largest T, the folded update cannot
+  // overflow: the gemm writes W in place, so an overflow found after it could not be undone.
+  // (Bounds of the maxima do.)
   const double limit = double(std::numeric_limits<T>::max()) / 4;
   const double scale = double(n) * std::max(1.0, double(lr));
+  const double theta = max_abs_bound(MatrixView<const T>{params_.data, params_.size, 1});
   for (std::size_t k = 0; k < nodes_.size(); ++k) {
-    double x = 0;
+    double x = 1;
     for (const MatrixView<const T>& block : work_[k].X) x = std::max(x, max_abs_bound(block));
-    if (!(scale * x * max_abs_bound(MatrixView<const T>(dy_of(k, n))) < limit)) return false;
+    if (!(theta + scale * x * max_abs_bound(MatrixView<const T>(dy_of(k, n))) < limit)) {
+      return false;
+    }
   }
   return true;
 }
@@ -634,7 +634,7 @@ double Graph<T>::backward_pass(const Batch<T>& batch, const T* sgd_lr) {
     nodes_[k].weight_backward(work_[k].X.data(), dy_of(k, n), !plan_.nodes[k].first_weight_gradient);
   }
   check_weight_gradients_finite();
-  for (std::size_t i = 0; i < params_.size; ++i) params_[i] -= *sgd_lr * grads_[i];
+  descend(*sgd_lr);
   return J;
 }
 

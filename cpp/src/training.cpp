@@ -159,17 +159,17 @@ struct Tally {
   }
 };
 
-template <typename T>
-bool all_finite(Span<const T> values) {
-  for (std::size_t i = 0; i < values.size; ++i) {
-    if (!std::isfinite(values[i])) return false;
-  }
-  return true;
-}
-
-std::string at(std::size_t epoch, std::size_t first) {
-  return "training stopped in epoch " + std::to_string(epoch) + " at the batch from sample " +
-         std::to_string(first) + ": ";
+// The message of a step that met a NaN or Inf: where it was, what it met (which changed
+// nothing), and so which step's parameters and optimizer state the model holds. Steps count
+// from 1 within the epoch, epochs from 0 as the records do.
+std::string diverged_at(std::size_t epoch, std::size_t step, std::size_t first,
+                        const char* what) {
+  const std::string kept = step > 1    ? "those after step " + std::to_string(step - 1)
+                           : epoch > 0 ? "those at the end of epoch " + std::to_string(epoch - 1)
+                                       : "those fit started with";
+  return "training stopped at epoch " + std::to_string(epoch) + ", step " + std::to_string(step) +
+         " (the batch from sample " + std::to_string(first) + "): " + what +
+         "; the parameters and the optimizer's state are " + kept;
 }
 
 }  // namespace
@@ -212,7 +212,7 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
   const std::optional<std::size_t> scored = accuracy_output(graph.plan());
 
   const Span<T> params = graph.parameters();
-  std::vector<T> epoch_start(params.size), best;
+  std::vector<T> best;
   double best_monitored = std::numeric_limits<double>::infinity();
   std::size_t waited = 0;
 
@@ -222,7 +222,6 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
   for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
     const Clock::time_point started = Clock::now();
     if (options.schedule != nullptr) options.schedule->begin_epoch(optimizer);
-    std::copy(params.begin(), params.end(), epoch_start.begin());
     if (options.shuffle) rng.shuffle(order);
 
     Tally train;
@@ -236,20 +235,13 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
                                          : batches.slice(first, count);
       double J;
       try {
+        // A step changes nothing unless its loss, its gradient and every new parameter and
+        // state value are finite: the model always holds the last finite step's.
         J = step_on_batch(graph, b, optimizer, Checks::off);
       } catch (const NonFiniteError& e) {
-        throw TrainingDiverged(at(epoch, first) + e.what(), result);
+        throw TrainingDiverged(diverged_at(epoch, first / batch + 1, first, e.what()), result);
       }
       train.add(graph, b, J, scored);
-    }
-    // A step's gradient was finite, but an update may still have overflowed.
-    if (!all_finite<T>({params.data, params.size})) {
-      std::copy(epoch_start.begin(), epoch_start.end(), params.begin());
-      optimizer.reset();
-      throw TrainingDiverged("training stopped in epoch " + std::to_string(epoch) +
-                                 ": an update made the parameters NaN or infinite; they are "
-                                 "restored to the start of the epoch and the optimizer reset",
-                             result);
     }
 
     EpochRecord record;

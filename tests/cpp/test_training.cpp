@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -757,21 +758,75 @@ TEST(Diverged, KeepsTheCompletedEpochs) {
 }
 
 // In float, sample 3 at 10²⁰ has a finite loss and output gradient, but dW = dZ·xᵀ ≈ 10⁴⁰
-// overflows, and so does the update of batch 2-3. Training must stop with the weights finite:
-// those after batch 0-1 (the last finite step), or at worst those of the epoch's start, as
-// training.hpp promises for an update that overflows.
-TEST(Diverged, OverflowingUpdateMidEpochLeavesFiniteWeights) {
+// overflows, and so does the update of batch 2-3. Training stops at epoch 0, step 2, with the
+// weights after batch 0-1, the last finite step, and says so.
+TEST(Diverged, OverflowingUpdateMidEpochKeepsTheLastFiniteStep) {
   Overflow<float> data;
   data.X(0, 3) = data.X(1, 3) = 1e20f;
   Network<float> net = Overflow<float>::net();
-  const std::vector<float> start = params(net);
   SGD sgd(0.05);
-  EXPECT_THROW(blasnet::fit(net, data.X.cview(), Loss::mse, data.targets(), sgd,
-                            FitOptions{2, 2, false, 0}),
-               blasnet::TrainingDiverged);
-  const std::vector<float> after = params(net);
-  for (float v : after) EXPECT_TRUE(std::isfinite(v)) << v;
-  EXPECT_TRUE(after == data.reference(0, 1) || after == start);
+  try {
+    blasnet::fit(net, data.X.cview(), Loss::mse, data.targets(), sgd, FitOptions{2, 2, false, 0});
+    FAIL() << "no TrainingDiverged";
+  } catch (const blasnet::TrainingDiverged& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("training stopped at epoch 0, step 2 (the batch from sample 2): "),
+              std::string::npos) << message;
+    EXPECT_NE(message.find("; the parameters and the optimizer's state are those after step 1"),
+              std::string::npos) << message;
+  }
+  EXPECT_EQ(params(net), data.reference(0, 1));
+}
+
+// The review's reproducer: y = w·x + b on x = 1 with targets 10¹⁰. In double at lr 10³⁰⁰ the
+// very first update overflows (α·dW ≈ 10³¹⁰): fit stops at epoch 0, step 1 with the starting
+// weights. In float at lr 10³⁰ on targets 1, step 1 is finite (w, b ≈ 10²⁹) and step 2's update
+// overflows: fit keeps step 1's weights. Parameters were once checked only at the end of an
+// epoch, so the loss of the next step met the infinite weights and the message said that
+// nothing had changed.
+template <typename T>
+void overflowing_update_keeps(double lr, T target, std::size_t finite_steps) {
+  Matrix<T> X(1, 4), Y(1, 4);
+  for (std::size_t j = 0; j < 4; ++j) {
+    X(0, j) = T(1);
+    Y(0, j) = target;
+  }
+  const Targets<T> targets = Targets<T>::dense(Y.view());
+  Network<T> net(1, {{1, Activation::identity, ""}}, 0);
+  Network<T> reference(1, {{1, Activation::identity, ""}}, 0);
+  SGD sgd(lr), reference_sgd(lr);
+  for (std::size_t s = 0; s < finite_steps; ++s) {
+    blasnet::train_step(reference, X.cview().columns(s, 1), Loss::mse, targets.columns(s, 1),
+                        reference_sgd);
+  }
+  const std::vector<T> kept = params(reference);
+  EXPECT_THROW(blasnet::train_step(reference, X.cview().columns(finite_steps, 1), Loss::mse,
+                                   targets.columns(finite_steps, 1), reference_sgd),
+               blasnet::NonFiniteError);
+  EXPECT_EQ(params(reference), kept) << "a refused train_step changes nothing";
+  try {
+    blasnet::fit(net, X.cview(), Loss::mse, targets, sgd, FitOptions{3, 1, false, 0});
+    FAIL() << "no TrainingDiverged";
+  } catch (const blasnet::TrainingDiverged& e) {
+    const std::string message = e.what();
+    const std::string at = "training stopped at epoch 0, step " +
+                           std::to_string(finite_steps + 1) + " (the batch from sample " +
+                           std::to_string(finite_steps) + "): the update makes 0.";
+    EXPECT_EQ(message.rfind(at, 0), 0u) << message;
+    const std::string kept_text = finite_steps == 0 ? "those fit started with" : "those after step 1";
+    EXPECT_NE(message.find("the parameters and the optimizer's state are " + kept_text),
+              std::string::npos) << message;
+  }
+  EXPECT_EQ(params(net), kept);
+}
+
+TEST(Diverged, AnUpdateOverflowingAtTheFirstStepKeepsTheStart) {
+  overflowing_update_keeps<double>(1e300, 1e10, 0);
+  overflowing_update_keeps<float>(1e30, 1e10f, 0);
+}
+
+TEST(Diverged, AnUpdateOverflowingMidEpochKeepsTheStepBefore) {
+  overflowing_update_keeps<float>(1e30, 1.0f, 1);
 }
 
 // train_step promises NonFiniteError, changing nothing, for an infinite gradient: with the

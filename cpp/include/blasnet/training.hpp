@@ -68,9 +68,10 @@ struct FitResult {
   std::vector<double> losses() const;
 };
 
-// Thrown by fit when a step meets a NaN or infinite loss or gradient. No parameter was changed
-// by that step, so the network holds the weights of the last finite one (or, if an update
-// itself overflowed, those of the start of the epoch); result holds the completed epochs.
+// Thrown by fit when a step meets a NaN or infinite loss, gradient, or new parameter or
+// optimizer state value. That step changed nothing, so the network holds the weights, and the
+// optimizer the state, of the last finite step, which the message names; result holds the
+// completed epochs.
 class TrainingDiverged : public NonFiniteError {
  public:
   TrainingDiverged(const std::string& what, FitResult result)
@@ -90,8 +91,9 @@ template <typename T>
 using ValidationData = const typename TypeIdentity<Batch<T>>::type*;
 
 // One gradient step on one batch: J = backward(batch), then the optimizer's update.
-// Returns J before the update; throws NonFiniteError, changing nothing, for a NaN or infinite
-// loss or gradient.
+// Returns J before the update; throws NonFiniteError, changing nothing (neither the parameters
+// nor the optimizer's state), for a NaN or infinite loss or gradient, or an update that would
+// make a parameter or a state value NaN or infinite.
 template <typename T>
 double train_step(Graph<T>& graph, const Batch<T>& batch, Optimizer& optimizer);
 
