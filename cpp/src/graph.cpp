@@ -12,6 +12,7 @@
 #include "blasnet/initializers.hpp"
 #include "blasnet/random.hpp"
 #include "finite.hpp"
+#include "float_repr.hpp"
 
 namespace blasnet {
 
@@ -268,6 +269,17 @@ void Graph<T>::check_sample_weights(const Batch<T>& batch) const {
     total += w;
   }
   if (total <= 0) throw std::invalid_argument("sample weights are all zero: no sample counts");
+  // Every loss and gradient divides by a sum of weights, and a batch's gradient scales by
+  // n / Σw: both must be finite, for the whole data and so for every batch of it.
+  if (!std::isfinite(total)) {
+    throw std::invalid_argument("sample weights sum to more than the largest float64 (" +
+                                float_repr(std::numeric_limits<double>::max()) +
+                                "); scale them down");
+  }
+  if (!std::isfinite(double(samples(batch)) / total)) {
+    throw std::invalid_argument("sample weights sum to " + float_repr(total) +
+                                ", too small to divide by; scale them up");
+  }
 }
 
 template <typename T>
@@ -447,9 +459,12 @@ namespace {
 template <typename T>
 void scale_columns(MatrixView<T> M, const T* weights, double weight_total, T factor) {
   if (weights == nullptr && factor == T(1)) return;
-  const double per_weight = weights == nullptr ? 0 : double(M.cols) / weight_total;
   for (std::size_t j = 0; j < M.cols; ++j) {
-    const T s = weights == nullptr ? factor : static_cast<T>(factor * weights[j] * per_weight);
+    // w_j / Σw first: no product of weights can overflow.
+    const T s = weights == nullptr ? factor
+                                   : static_cast<T>(double(factor) *
+                                                    (double(weights[j]) / weight_total) *
+                                                    double(M.cols));
     T* m = M.column(j);
     for (std::size_t i = 0; i < M.rows; ++i) m[i] *= s;
   }

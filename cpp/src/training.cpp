@@ -133,15 +133,20 @@ std::optional<std::size_t> accuracy_output(const GraphPlan& plan) {
   return std::nullopt;
 }
 
-// Running sums over the batches of one pass.
+// Running sums over the batches of one pass. Each batch's weight counts as a share of the
+// whole pass's (its samples, or their weights), so that the sums cannot overflow where the
+// loss and the weights are finite.
 struct Tally {
+  explicit Tally(double pass_weight) : unit(pass_weight) {}
+
+  double unit;
   double loss = 0, weight = 0;
   std::size_t correct = 0, samples = 0;
 
   template <typename T>
   void add(const Graph<T>& graph, const Batch<T>& batch, double J,
            std::optional<std::size_t> scored) {
-    const double w = batch_weight(batch);
+    const double w = batch_weight(batch) / unit;
     loss += J * w;
     weight += w;
     samples += Graph<T>::samples(batch);
@@ -210,6 +215,8 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
   std::optional<Minibatches<T>> validation_batches;
   if (validation != nullptr) validation_batches.emplace(graph.plan(), *validation, 0);
   const std::optional<std::size_t> scored = accuracy_output(graph.plan());
+  const double data_weight = batch_weight(data);
+  const double validation_weight = validation != nullptr ? batch_weight(*validation) : 1.0;
 
   const Span<T> params = graph.parameters();
   std::vector<T> best;
@@ -224,7 +231,7 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
     if (options.schedule != nullptr) options.schedule->begin_epoch(optimizer);
     if (options.shuffle) rng.shuffle(order);
 
-    Tally train;
+    Tally train(data_weight);
     for (std::size_t first = 0; first < n; first += batch) {
       if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) {
         result.stopped = StopReason::interrupted;
@@ -250,7 +257,7 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
     record.accuracy = train.accuracy(scored);
     record.lr = optimizer.lr();
     if (validation_batches) {
-      Tally held_out;
+      Tally held_out(validation_weight);
       const std::size_t n_val = Graph<T>::samples(*validation);
       const std::size_t chunk = std::max<std::size_t>(batch, 256);
       for (std::size_t first = 0; first < n_val; first += chunk) {

@@ -981,6 +981,58 @@ TEST(SampleWeights, BadWeightsThrowBeforeTraining) {
   }
 }
 
+// Weights each finite whose sum is not (two of 10³⁰⁸), or whose sum is too small to divide n
+// by, are refused before any step, naming the problem; before, the first made the loss NaN.
+TEST(SampleWeights, SumsThatCannotNormaliseThrowBeforeTraining) {
+  const Matrix<double> X = blasnet_test::random_matrix<double>(3, 4, 60);
+  const Matrix<double> T = blasnet_test::random_matrix<double>(2, 4, 61);
+  const MatrixView<const double> x = X.view();
+  const Targets<double> t = Targets<double>::dense(T.view());
+  const std::vector<std::pair<std::vector<double>, std::string>> cases{
+      {{1e308, 1e308, 1, 1}, "sample weights sum to more than the largest float64"},
+      {{5e-324, 0, 0, 0}, "sample weights sum to 5e-324, too small to divide by"}};
+  for (const auto& [w, expected] : cases) {
+    Network<double> net(3, {{2, Activation::identity, ""}}, 62);
+    const std::vector<double> before = params(net);
+    SGD sgd(0.1);
+    const Batch<double> batch{{&x, 1}, {&t, 1}, w.data()};
+    for (const auto& call : std::vector<std::function<void()>>{
+             [&] { blasnet::fit(net.graph(), batch, sgd, FitOptions{1, 2, true, 0}); },
+             [&] { net.graph().backward(batch); }, [&] { net.graph().evaluate(batch); }}) {
+      try {
+        call();
+        ADD_FAILURE() << "no exception for " << expected;
+      } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+      }
+    }
+    EXPECT_EQ(params(net), before);
+  }
+}
+
+// Weights as large as their sum allows weigh like their ratios: {10³⁰⁸, 5·10³⁰⁷} is {2, 1},
+// for the loss, the gradient and the epoch's mean (each share is taken before any product).
+TEST(SampleWeights, HugeWeightsWeighLikeTheirRatios) {
+  const Matrix<double> X = blasnet_test::random_matrix<double>(3, 2, 63);
+  const Matrix<double> T = blasnet_test::random_matrix<double>(2, 2, 64);
+  const MatrixView<const double> x = X.view();
+  const Targets<double> t = Targets<double>::dense(T.view());
+  const std::vector<double> huge{1e308, 5e307}, small{2, 1};
+  Network<double> a(3, {{2, Activation::tanh, ""}}, 65), b(3, {{2, Activation::tanh, ""}}, 65);
+  SGD sgd_a(0.1), sgd_b(0.1);
+  const FitResult fa = blasnet::fit(a.graph(), {{&x, 1}, {&t, 1}, huge.data()}, sgd_a,
+                                    FitOptions{3, 2, false, 0});
+  const FitResult fb = blasnet::fit(b.graph(), {{&x, 1}, {&t, 1}, small.data()}, sgd_b,
+                                    FitOptions{3, 2, false, 0});
+  ASSERT_EQ(fa.epochs.size(), 3u);
+  for (std::size_t e = 0; e < 3; ++e) {
+    EXPECT_TRUE(std::isfinite(fa.epochs[e].loss));
+    EXPECT_NEAR(fa.epochs[e].loss, fb.epochs[e].loss, 1e-12);
+  }
+  const std::vector<double> pa = params(a), pb = params(b);
+  for (std::size_t i = 0; i < pa.size(); ++i) EXPECT_NEAR(pa[i], pb[i], 1e-12);
+}
+
 // --- schedules -----------------------------------------------------------------------------
 
 // α = α₀/(1 + epochs so far), counting its calls and what it is told.
