@@ -539,7 +539,7 @@ TEST(Overflow, EveryRuleRefusesAnUpdateThatOverflows) {
       if (is_double) {
         refuses_an_overflowing_update<double>(*rule, 1e200);
       } else {
-        refuses_an_overflowing_update<float>(*rule, 1e20f);
+        refuses_an_overflowing_update<float>(*rule, 1e30f);
       }
     }
   }

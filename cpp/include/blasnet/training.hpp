@@ -1,8 +1,9 @@
 #pragma once
 // Minibatch training, run entirely in C++, on any graph (a Network trains as the graph it is):
 // epochs of steps, validation, early stopping, learning-rate schedules, a record per epoch,
-// and no lost work — a stop request is honoured between steps, and a NaN or infinite loss or
-// gradient stops training with the weights of the last finite step.
+// and no lost work — a stop request is honoured between steps, and a NaN or infinite loss,
+// gradient or update stops training with the weights and optimizer state of the last finite
+// step.
 
 #include <atomic>
 #include <cstddef>
