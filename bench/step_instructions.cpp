@@ -1,11 +1,12 @@
 // The C++ training step of the benchmark's configurations xor, digits, mnist and mnist-adam, for
 // counting its instructions under callgrind: a build before a change against one after, free
 // of the machine's noise. Build it against an installed blasnet (its include/ and lib/) and
-// the system OpenBLAS, then count only what train_step runs:
+// the OpenBLAS that blasnet was built with (-lopenblas for the system's; the Python package's
+// is scipy-openblas32's libscipy_openblas), then count only what train_step runs:
 //
-//   g++ -O2 -std=c++17 -I PREFIX/include bench/step_instructions.cpp PREFIX/lib/libblasnet.a \
-//       -lopenblas -o step      (or the OpenBLAS that blasnet was built with)
-//   valgrind --tool=callgrind --toggle-collect='*train_step*' ./step digits float32 200
+//   g++ -O2 -std=c++17 -I PREFIX/include bench/step_instructions.cpp PREFIX/lib/libblasnet.a
+//       -lopenblas -o step
+//   valgrind --tool=callgrind --toggle-collect='*train_step*' ./step digits float32 300
 //
 // Each configuration as bench/README.md describes it: its layers, activations and loss, one
 // batch of seeded data (class labels for softmax), SGD at lr 0.01 (the folded update) or Adam
