@@ -13,38 +13,12 @@
 #include "blasnet/checked_size.hpp"
 #include "blasnet/initializers.hpp"
 #include "blasnet/random.hpp"
+#include "finite.hpp"
+#include "float_repr.hpp"
 
 namespace blasnet {
 
 namespace {
-
-// The exponent bits of a float type, all ones exactly for NaN and ±Inf.
-template <typename T>
-struct ExponentBits;
-template <>
-struct ExponentBits<float> {
-  using Bits = std::uint32_t;
-  static constexpr Bits mask = 0x7f800000u;
-};
-template <>
-struct ExponentBits<double> {
-  using Bits = std::uint64_t;
-  static constexpr Bits mask = 0x7ff0000000000000ull;
-};
-
-// Whether a column holds NaN or ±Inf, from integer operations only, so the scan vectorizes.
-template <typename T>
-bool column_not_finite(const T* x, std::size_t n) {
-  using Bits = typename ExponentBits<T>::Bits;
-  constexpr Bits mask = ExponentBits<T>::mask;
-  Bits worst = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    Bits bits;
-    std::memcpy(&bits, &x[i], sizeof bits);
-    worst |= static_cast<Bits>((bits & mask) == mask);
-  }
-  return worst != 0;
-}
 
 // Why the parameters of plan, in values of element bytes each, cannot be allocated: what the
 // largest node asks, and the whole graph's.
@@ -84,7 +58,7 @@ template <typename T>
 void check_finite(MatrixView<const T> X, const char* what) {
   for (std::size_t j = 0; j < X.cols; ++j) {
     const T* x = X.column(j);
-    if (!column_not_finite(x, X.rows)) continue;
+    if (!any_not_finite(x, X.rows)) continue;
     for (std::size_t i = 0; i < X.rows; ++i) {
       if (!std::isfinite(x[i])) {
         throw std::invalid_argument(std::string(what) + " contain NaN or Inf (sample " +
@@ -327,6 +301,17 @@ void Graph<T>::check_sample_weights(const Batch<T>& batch) const {
     total += w;
   }
   if (total <= 0) throw std::invalid_argument("sample weights are all zero: no sample counts");
+  // Every loss and gradient divides by a sum of weights, and a batch's gradient scales by
+  // n / Σw: both must be finite, for the whole data and so for every batch of it.
+  if (!std::isfinite(total)) {
+    throw std::invalid_argument("sample weights sum to more than the largest float64 (" +
+                                float_repr(std::numeric_limits<double>::max()) +
+                                "); scale them down");
+  }
+  if (!std::isfinite(double(samples(batch)) / total)) {
+    throw std::invalid_argument("sample weights sum to " + float_repr(total) +
+                                ", too small to divide by; scale them up");
+  }
 }
 
 template <typename T>
@@ -477,8 +462,29 @@ double Graph<T>::sgd_step(const Batch<T>& batch, T lr, Checks checks) {
   if (!plan_.shares_parameters) return backward_pass(batch, &lr);
   // A shared block may only change once every use has sent its gradient.
   const double J = backward_pass(batch, nullptr);
-  for (std::size_t i = 0; i < params_.size; ++i) params_[i] -= lr * grads_[i];
+  descend(lr);
   return J;
+}
+
+template <typename T>
+void Graph<T>::descend(T lr) {
+  // First only read: a step whose result would not be finite must change nothing.
+  typename ExponentBits<T>::Bits bad = 0;
+  for (std::size_t i = 0; i < params_.size; ++i) bad |= not_finite(params_[i] - lr * grads_[i]);
+  if (bad != 0) {
+    for (const ParameterInfo& p : plan_.parameters) {
+      for (std::size_t i = p.offset; i < p.offset + p.size(); ++i) {
+        const T value = params_[i] - lr * grads_[i];
+        if (not_finite(value)) {
+          throw NonFiniteError("the update makes " + p.name + " " +
+                               std::to_string(static_cast<double>(value)) +
+                               " (an overflow of the learning rate times the gradient); no "
+                               "parameter was changed");
+        }
+      }
+    }
+  }
+  for (std::size_t i = 0; i < params_.size; ++i) params_[i] -= lr * grads_[i];  // Θ ← Θ − α·∇J
 }
 
 namespace {
@@ -488,9 +494,12 @@ namespace {
 template <typename T>
 void scale_columns(MatrixView<T> M, const T* weights, double weight_total, T factor) {
   if (weights == nullptr && factor == T(1)) return;
-  const double per_weight = weights == nullptr ? 0 : double(M.cols) / weight_total;
   for (std::size_t j = 0; j < M.cols; ++j) {
-    const T s = weights == nullptr ? factor : static_cast<T>(factor * weights[j] * per_weight);
+    // w_j / Σw first: no product of weights can overflow.
+    const T s = weights == nullptr ? factor
+                                   : static_cast<T>(double(factor) *
+                                                    (double(weights[j]) / weight_total) *
+                                                    double(M.cols));
     T* m = M.column(j);
     for (std::size_t i = 0; i < M.rows; ++i) m[i] *= s;
   }
@@ -527,7 +536,7 @@ void Graph<T>::output_backward(std::size_t k, const Batch<T>& batch, std::size_t
 template <typename T>
 void Graph<T>::check_bias_gradients_finite() const {
   for (const PlannedNode& node : plan_.nodes) {
-    if (column_not_finite(&grads_[node.bias_offset], node.units)) {
+    if (any_not_finite(&grads_[node.bias_offset], node.units)) {
       throw NonFiniteError("the gradient reaching node '" + node.name +
                            "' is NaN or infinite; no parameter was changed");
     }
@@ -536,9 +545,9 @@ void Graph<T>::check_bias_gradients_finite() const {
 
 template <typename T>
 void Graph<T>::check_weight_gradients_finite() const {
-  if (!column_not_finite(grads_.data, grads_.size)) return;
+  if (!any_not_finite(grads_.data, grads_.size)) return;
   for (const ParameterInfo& p : plan_.parameters) {
-    if (column_not_finite(&grads_[p.offset], p.size())) {
+    if (any_not_finite(&grads_[p.offset], p.size())) {
       throw NonFiniteError("the gradient of " + p.name +
                            " is NaN or infinite (an overflow); no parameter was changed");
     }
@@ -588,6 +597,8 @@ double max_abs_bound(MatrixView<const T> M) {
   std::int32_t largest = 0;
   for (std::size_t j = 0; j < runs; ++j) {
     const T* m = M.column(j);
+    // Unrolled: the loop's own count and branch otherwise cost as much as the max itself.
+#pragma GCC unroll 4
     for (std::size_t i = 0; i < length; ++i) {
       const std::int32_t top = top_bits(m[i]);
       largest = top > largest ? top : largest;
@@ -603,16 +614,22 @@ double max_abs_bound(MatrixView<const T> M) {
 
 template <typename T>
 bool Graph<T>::folded_update_is_safe(std::size_t n, T lr) {
-  // Every partial sum of dW = X·dZᵀ/n, and the step α·dW, stay below n·max|X|·max|dZ|·max(1, α):
-  // well under the largest T, the folded gemm cannot overflow. (Bounds of the maxima do.)
+  // Every partial sum of dW = X·dZᵀ/n, and the step α·dW, stay below n·max|X|·max|dZ|·max(1, α);
+  // the bias step α·db below α·max|dZ|; so every step stays below
+  // n·max(1, α)·max(1, max|X|)·max|dZ|. Under a quarter of the largest T, and added to
+  // parameters under a quarter too, the folded update cannot overflow: the gemm writes W in
+  // place, so an overflow found after it could not be undone. (Bounds of the maxima do.)
   const double limit = double(std::numeric_limits<T>::max()) / 4;
   const double scale = double(n) * std::max(1.0, double(lr));
   for (std::size_t k = 0; k < nodes_.size(); ++k) {
-    double x = 0;
+    double x = 1;
     for (const MatrixView<const T>& block : work_[k].X) x = std::max(x, max_abs_bound(block));
     if (!(scale * x * max_abs_bound(MatrixView<const T>(dy_of(k, n))) < limit)) return false;
   }
-  return true;
+  // |Θ| below 2^(max_exponent − 2), a quarter of the largest T: a threshold on the exponent
+  // rather than a maximum, about a third of the cost of a max_abs_bound scan.
+  return !any_at_least_power_of_two(params_.data, params_.size,
+                                    std::numeric_limits<T>::max_exponent - 2);
 }
 
 template <typename T>
@@ -669,7 +686,7 @@ double Graph<T>::backward_pass(const Batch<T>& batch, const T* sgd_lr) {
     nodes_[k].weight_backward(work_[k].X.data(), dy_of(k, n), !plan_.nodes[k].first_weight_gradient);
   }
   check_weight_gradients_finite();
-  for (std::size_t i = 0; i < params_.size; ++i) params_[i] -= *sgd_lr * grads_[i];
+  descend(*sgd_lr);
   return J;
 }
 

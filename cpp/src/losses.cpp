@@ -148,11 +148,18 @@ double loss_value(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
                   const Targets<T>& targets, const T* sample_weights) {
   const std::size_t n_out = Y.rows;
   const std::size_t n = Y.cols;
+  // With weights, Σ_j (w_j / Σw)·J_j: each sample's share taken first, so that weights as
+  // large as their sum allows (up to the largest double) cannot overflow a finite loss.
+  // Without, Σ_j J_j / n.
+  double weight_total = double(n);
+  if (sample_weights != nullptr) {
+    weight_total = 0;
+    for (std::size_t j = 0; j < n; ++j) weight_total += double(sample_weights[j]);
+    if (!(weight_total > 0)) return 0.0;
+  }
   double total = 0;
-  double weight_total = 0;
   for (std::size_t j = 0; j < n; ++j) {
-    const double w = sample_weights != nullptr ? double(sample_weights[j]) : 1.0;
-    weight_total += w;
+    const double w = sample_weights != nullptr ? double(sample_weights[j]) / weight_total : 1.0;
     if (w == 0) continue;
     const T* z = Z.column(j);
     double ell = 0;  // this sample's loss
@@ -209,7 +216,7 @@ double loss_value(Loss loss, Activation output, ReadView<T> Z, ReadView<T> Y,
     }
     total += w * ell;
   }
-  return weight_total > 0 ? total / weight_total : 0.0;
+  return sample_weights != nullptr ? total : total / weight_total;
 }
 
 template <typename T>

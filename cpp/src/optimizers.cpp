@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 #include "blasnet/checked_size.hpp"
+#include "blasnet/graph.hpp"
+#include "finite.hpp"
 #include "float_repr.hpp"
 
 namespace blasnet {
@@ -54,46 +58,111 @@ std::string joined(const std::vector<std::string>& names) {
   return out.empty() ? "none" : out;
 }
 
-// Adam's step t over the flat buffers, for Adam (l2 = λ, decoupled = 0) and AdamW (l2 = 0,
-// decoupled = λ). m and v are the moment buffers, as long as params. Each weight-decay form is
-// its own loop, free of branches, so that the compiler vectorizes it.
+// Where a step would go wrong: the first index whose new parameter or state value is NaN or
+// infinite, and that value; index == size when every one is finite.
+struct Overflow {
+  std::size_t index;
+  double value;
+};
+
+// How next(i, mode) treats value i of a step: only check it, write it, or say what it would be.
+struct Check {};
+struct Write {};
+struct Report {
+  double* value;
+};
+
+// The two passes of a step over n values: next(i, mode) computes value i's update and returns
+// the new values OR-ed through not_finite; it writes them only with Write, and with Report
+// stores the first that is not finite. The first pass only reads, so that a step that would
+// overflow changes nothing; the second, the same arithmetic again, writes. (Reading is cheaper
+// than saving the buffers to restore them.) With a bound, the first pass is bound(i) instead —
+// nonzero where the update might not be finite, and cheaper than next — and next checks
+// exactly only where the bound fails somewhere. Every mode is a type, so that each loop is
+// free of branches and vectorizes.
+template <typename Bound, typename Next>
+Overflow two_passes(std::size_t n, const Bound& bound, const Next& next) {
+  decltype(bound(0)) maybe = 0;
+  for (std::size_t i = 0; i < n; ++i) maybe |= bound(i);
+  if (maybe != 0) {
+    decltype(next(0, Check{})) bad = 0;
+    for (std::size_t i = 0; i < n; ++i) bad |= next(i, Check{});
+    if (bad != 0) {
+      for (std::size_t i = 0; i < n; ++i) {
+        double value = 0;
+        if (next(i, Report{&value}) != 0) return {i, value};
+      }
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) next(i, Write{});
+  return {n, 0};
+}
+
+template <typename Next>
+Overflow two_passes(std::size_t n, const Next& next) {
+  return two_passes(n, [&](std::size_t i) { return next(i, Check{}); }, next);
+}
+
+enum class Decay { none, l2, decoupled };
+
+// Adam's step t over the flat buffers, with the weight decay λ added to the gradient (Adam)
+// or applied to the weights (AdamW). m and v are the moment buffers, as long as params. Each
+// weight-decay form is its own loop, free of branches, so that the compiler vectorizes it.
 //
 // The bias corrections of Kingma & Ba's Algorithm 1, m̂ = m/(1 − β₁ᵗ) and v̂ = v/(1 − β₂ᵗ), hold
 // for every t that begin_step hands out, 1 ≤ t ≤ max_steps = 2⁵³: t is exact as a double, a
 // large t makes βᵗ underflow to 0 and the correction exactly 1 (its limit), and since β < 1,
 // 1 − βᵗ ≥ 1 − β > 0 for t ≥ 1. Taking that bound as a floor changes nothing when pow is
 // accurate and keeps the divisor positive whatever the libm's last bit.
-template <typename T>
-void adam_update(Span<T> params, Span<const T> grads, T* m, T* v, std::size_t t, double lr,
-                 double beta_1, double beta_2, double epsilon, double l2, double decoupled) {
+template <Decay form, typename T>
+Overflow adam_update(Span<T> params, Span<const T> grads, T* m, T* v, std::size_t t, double lr,
+                     double beta_1, double beta_2, double epsilon, double weight_decay) {
   const auto steps = static_cast<double>(t);
   const auto correction = [steps](double beta) {  // 1 − βᵗ
     return std::max(1 - std::pow(beta, steps), 1 - beta);
   };
   const T step_size = static_cast<T>(lr / correction(beta_1));
   const T root_correction_2 = static_cast<T>(std::sqrt(correction(beta_2)));
-  const T decay = static_cast<T>(1 - lr * decoupled);
+  const T decay = static_cast<T>(1 - lr * weight_decay);
   const T b1 = static_cast<T>(beta_1), b2 = static_cast<T>(beta_2);
   const T c1 = static_cast<T>(1 - beta_1), c2 = static_cast<T>(1 - beta_2);
-  const T eps = static_cast<T>(epsilon), lambda = static_cast<T>(l2);
+  const T eps = static_cast<T>(epsilon), lambda = static_cast<T>(weight_decay);
   T* const theta = params.data;
   const T* const gradient = grads.data;
-  const auto update = [&](std::size_t i, T g) {
-    m[i] = b1 * m[i] + c1 * g;      // m ← β₁·m + (1 − β₁)·g
-    v[i] = b2 * v[i] + c2 * g * g;  // v ← β₂·v + (1 − β₂)·g²
-    // Θ ← Θ − α/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
-    theta[i] -= step_size * (m[i] / (std::sqrt(v[i]) / root_correction_2 + eps));
+  // |Θ − Δ| ≤ |Θ| + (α/(1 − β₁ᵗ)/ε)·|m|, since the denominator is at least ε: below half the
+  // largest T, with v finite, the update is finite. A bound without the root and the division,
+  // which passes every step of ordinary training.
+  const T reach = step_size / eps;
+  const int half_max = std::numeric_limits<T>::max_exponent - 1;
+  const auto bound = [&](std::size_t i) {
+    T th = theta[i];
+    T g = gradient[i];
+    if constexpr (form == Decay::decoupled) th *= decay;
+    if constexpr (form == Decay::l2) g += lambda * th;
+    const T m_i = b1 * m[i] + c1 * g;
+    const T v_i = b2 * v[i] + c2 * g * g;
+    return at_least_power_of_two(std::fabs(th) + reach * std::fabs(m_i), half_max) |
+           not_finite(v_i);
   };
-  if (decoupled != 0) {
-    for (std::size_t i = 0; i < params.size; ++i) {
-      theta[i] *= decay;  // Θ ← Θ·(1 − α·λ)
-      update(i, gradient[i]);
+  return two_passes(params.size, bound, [&](std::size_t i, auto mode) {
+    T th = theta[i];
+    T g = gradient[i];
+    if constexpr (form == Decay::decoupled) th *= decay;  // Θ ← Θ·(1 − α·λ)
+    if constexpr (form == Decay::l2) g += lambda * th;    // g ← ∇J + λ·Θ
+    const T m_i = b1 * m[i] + c1 * g;                     // m ← β₁·m + (1 − β₁)·g
+    const T v_i = b2 * v[i] + c2 * g * g;                 // v ← β₂·v + (1 − β₂)·g²
+    // Θ ← Θ − α/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+    th -= step_size * (m_i / (std::sqrt(v_i) / root_correction_2 + eps));
+    if constexpr (std::is_same_v<decltype(mode), Write>) {
+      theta[i] = th;
+      m[i] = m_i;
+      v[i] = v_i;
     }
-  } else if (l2 != 0) {
-    for (std::size_t i = 0; i < params.size; ++i) update(i, gradient[i] + lambda * theta[i]);
-  } else {
-    for (std::size_t i = 0; i < params.size; ++i) update(i, gradient[i]);
-  }
+    if constexpr (std::is_same_v<decltype(mode), Report>) {
+      *mode.value = not_finite(th) ? th : not_finite(m_i) ? m_i : v_i;
+    }
+    return not_finite(th) | not_finite(m_i) | not_finite(v_i);
+  });
 }
 
 }  // namespace
@@ -146,6 +215,7 @@ void Optimizer::reset() {
   const auto held = hold();
   steps_ = 0;
   state_size_ = 0;
+  state_sized_by_step_ = false;
   state_ = std::monostate{};
 }
 
@@ -169,6 +239,7 @@ std::size_t Optimizer::begin_step(Span<T> params, Span<const T> grads) {
       allocate(state, checked_mul(state_names_.size(), params.size, what), what);
       state_ = std::move(state);
       state_size_ = params.size;
+      state_sized_by_step_ = true;
     } else if (!std::holds_alternative<std::vector<T>>(state_) || state_size_ != params.size) {
       throw std::invalid_argument(
           name_ + ": its state belongs to a buffer of " + std::to_string(state_size_) + " " +
@@ -177,7 +248,24 @@ std::size_t Optimizer::begin_step(Span<T> params, Span<const T> grads) {
           " parameters; call reset() first, or use a new optimizer for each model");
     }
   }
-  return ++steps_;
+  return steps_ + 1;
+}
+
+void Optimizer::commit_step() {
+  ++steps_;
+  state_sized_by_step_ = false;
+}
+
+void Optimizer::refuse_step(std::size_t t, std::size_t index, std::size_t size, double value) {
+  if (state_sized_by_step_) {
+    state_ = std::monostate{};
+    state_size_ = 0;
+    state_sized_by_step_ = false;
+  }
+  throw NonFiniteError(name_ + ": the update of step " + std::to_string(t) + " makes value " +
+                       std::to_string(index) + " of the " + std::to_string(size) +
+                       " parameters (or of their state) " + float_repr(value) +
+                       "; no parameter and no optimizer state was changed");
 }
 
 template <typename T>
@@ -261,6 +349,7 @@ void Optimizer::load_state(std::size_t steps,
   const auto held = hold();
   state_ = std::move(values);
   state_size_ = size;
+  state_sized_by_step_ = false;
   steps_ = steps;
 }
 
@@ -291,19 +380,33 @@ SGD::SGD(double lr, double momentum, bool nesterov, double weight_decay)
 
 template <typename T>
 void SGD::update(Span<T> params, Span<const T> grads) {
-  const bool first = begin_step(params, grads) == 1;
+  const std::size_t t = begin_step(params, grads);
+  const bool first = t == 1;
   const T alpha = static_cast<T>(lr());
   const T mu = static_cast<T>(momentum_);
   const T lambda = static_cast<T>(weight_decay_);
-  T* v = momentum_ > 0 ? buffer<T>(0) : nullptr;
-  for (std::size_t i = 0; i < params.size; ++i) {
-    T g = weight_decay_ != 0 ? grads[i] + lambda * params[i] : grads[i];  // g ← ∇J + λ·Θ
-    if (v != nullptr) {
-      v[i] = first ? g : mu * v[i] + g;  // v ← μ·v + g, v ← g at the first step
-      g = nesterov_ ? g + mu * v[i] : v[i];
-    }
-    params[i] -= alpha * g;  // Θ ← Θ − α·g
-  }
+  T* const theta = params.data;
+  T* const v = momentum_ > 0 ? buffer<T>(0) : nullptr;
+  const Overflow overflow =
+      two_passes(params.size, [&](std::size_t i, auto mode) {
+        T g = weight_decay_ != 0 ? grads[i] + lambda * theta[i] : grads[i];  // g ← ∇J + λ·Θ
+        T v_i = 0;
+        if (v != nullptr) {
+          v_i = first ? g : mu * v[i] + g;  // v ← μ·v + g, v ← g at the first step
+          g = nesterov_ ? g + mu * v_i : v_i;
+        }
+        const T th = theta[i] - alpha * g;  // Θ ← Θ − α·g
+        if constexpr (std::is_same_v<decltype(mode), Write>) {
+          theta[i] = th;
+          if (v != nullptr) v[i] = v_i;
+        }
+        if constexpr (std::is_same_v<decltype(mode), Report>) {
+          *mode.value = not_finite(th) ? th : v_i;
+        }
+        return not_finite(th) | not_finite(v_i);
+      });
+  if (overflow.index < params.size) refuse_step(t, overflow.index, params.size, overflow.value);
+  commit_step();
 }
 
 void SGD::apply_step(Span<float> params, Span<const float> grads) { update(params, grads); }
@@ -336,8 +439,19 @@ AdamFamily::AdamFamily(std::string name, double lr, double beta_1, double beta_2
 template <typename T>
 void AdamFamily::update(Span<T> params, Span<const T> grads) {
   const std::size_t t = begin_step(params, grads);
-  adam_update(params, grads, buffer<T>(0), buffer<T>(1), t, lr(), beta_1_, beta_2_, epsilon_,
-              decoupled_ ? 0.0 : weight_decay_, decoupled_ ? weight_decay_ : 0.0);
+  T* const m = buffer<T>(0);
+  T* const v = buffer<T>(1);
+  const Overflow overflow =
+      decoupled_ && weight_decay_ != 0
+          ? adam_update<Decay::decoupled>(params, grads, m, v, t, lr(), beta_1_, beta_2_,
+                                          epsilon_, weight_decay_)
+      : !decoupled_ && weight_decay_ != 0
+          ? adam_update<Decay::l2>(params, grads, m, v, t, lr(), beta_1_, beta_2_, epsilon_,
+                                   weight_decay_)
+          : adam_update<Decay::none>(params, grads, m, v, t, lr(), beta_1_, beta_2_, epsilon_,
+                                     weight_decay_);
+  if (overflow.index < params.size) refuse_step(t, overflow.index, params.size, overflow.value);
+  commit_step();
 }
 
 void AdamFamily::apply_step(Span<float> params, Span<const float> grads) {

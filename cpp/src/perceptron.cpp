@@ -9,7 +9,9 @@
 #include "blasnet/activations.hpp"
 #include "blasnet/blas.hpp"
 #include "blasnet/checked_size.hpp"
+#include "blasnet/graph.hpp"  // NonFiniteError
 #include "blasnet/random.hpp"
+#include "finite.hpp"
 
 namespace blasnet {
 namespace {
@@ -174,6 +176,16 @@ std::vector<std::size_t> Perceptron<T>::fit(MatrixView<const T> X, MatrixView<co
         ++wrong;
         const T delta = lr * error;
         T* w = W_.data() + i * n_features_;
+        // Checked before it is written: an update that overflows changes nothing.
+        typename ExponentBits<T>::Bits bad = not_finite(b_[i] + delta);
+        for (std::size_t k = 0; k < n_features_; ++k) bad |= not_finite(w[k] + delta * x[k]);
+        if (bad != 0) {
+          throw NonFiniteError(std::string(call) + ": at epoch " + std::to_string(epoch) +
+                               ", sample " + std::to_string(j) + ", the update of unit " +
+                               std::to_string(i) +
+                               " overflows (lr times the sample); the weights are those "
+                               "before it");
+        }
         for (std::size_t k = 0; k < n_features_; ++k) w[k] += delta * x[k];  // w ← w + lr(t−y)x
         b_[i] += delta;                                                       // b ← b + lr(t−y)
       }

@@ -137,15 +137,20 @@ std::optional<std::size_t> accuracy_output(const GraphPlan& plan) {
   return std::nullopt;
 }
 
-// Running sums over the batches of one pass.
+// Running sums over the batches of one pass. Each batch's weight counts as a share of the
+// whole pass's (its samples, or their weights), so that the sums cannot overflow where the
+// loss and the weights are finite.
 struct Tally {
+  explicit Tally(double pass_weight) : unit(pass_weight) {}
+
+  double unit;
   double loss = 0, weight = 0;
   std::size_t correct = 0, samples = 0;
 
   template <typename T>
   void add(const Graph<T>& graph, const Batch<T>& batch, double J,
            std::optional<std::size_t> scored) {
-    const double w = batch_weight(batch);
+    const double w = batch_weight(batch) / unit;
     loss += J * w;
     weight += w;
     samples += Graph<T>::samples(batch);
@@ -163,17 +168,17 @@ struct Tally {
   }
 };
 
-template <typename T>
-bool all_finite(Span<const T> values) {
-  for (std::size_t i = 0; i < values.size; ++i) {
-    if (!std::isfinite(values[i])) return false;
-  }
-  return true;
-}
-
-std::string at(std::size_t epoch, std::size_t first) {
-  return "training stopped in epoch " + std::to_string(epoch) + " at the batch from sample " +
-         std::to_string(first) + ": ";
+// The message of a step that met a NaN or Inf: where it was, what it met (which changed
+// nothing), and so which step's parameters and optimizer state the model holds. Steps count
+// from 1 within the epoch, epochs from 0 as the records do.
+std::string diverged_at(std::size_t epoch, std::size_t step, std::size_t first,
+                        const char* what) {
+  const std::string kept = step > 1    ? "those after step " + std::to_string(step - 1)
+                           : epoch > 0 ? "those at the end of epoch " + std::to_string(epoch - 1)
+                                       : "those fit started with";
+  return "training stopped at epoch " + std::to_string(epoch) + ", step " + std::to_string(step) +
+         " (the batch from sample " + std::to_string(first) + "): " + what +
+         "; the parameters and the optimizer's state are " + kept;
 }
 
 }  // namespace
@@ -218,9 +223,11 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
   std::optional<Minibatches<T>> validation_batches;
   if (validation != nullptr) validation_batches.emplace(graph.plan(), *validation, 0);
   const std::optional<std::size_t> scored = accuracy_output(graph.plan());
+  const double data_weight = batch_weight(data);
+  const double validation_weight = validation != nullptr ? batch_weight(*validation) : 1.0;
 
   const Span<T> params = graph.parameters();
-  std::vector<T> epoch_start(params.size), best;
+  std::vector<T> best;
   double best_monitored = std::numeric_limits<double>::infinity();
   std::size_t waited = 0;
 
@@ -230,10 +237,9 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
   for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
     const Clock::time_point started = Clock::now();
     if (options.schedule != nullptr) options.schedule->begin_epoch(optimizer);
-    std::copy(params.begin(), params.end(), epoch_start.begin());
     if (options.shuffle) rng.shuffle(order);
 
-    Tally train;
+    Tally train(data_weight);
     for (std::size_t first = 0; first < n; first += batch) {
       if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) {
         result.stopped = StopReason::interrupted;
@@ -244,20 +250,13 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
                                          : batches.slice(first, count);
       double J;
       try {
+        // A step changes nothing unless its loss, its gradient and every new parameter and
+        // state value are finite: the model always holds the last finite step's.
         J = step_on_batch(graph, b, optimizer, Checks::off);
       } catch (const NonFiniteError& e) {
-        throw TrainingDiverged(at(epoch, first) + e.what(), result);
+        throw TrainingDiverged(diverged_at(epoch, first / batch + 1, first, e.what()), result);
       }
       train.add(graph, b, J, scored);
-    }
-    // A step's gradient was finite, but an update may still have overflowed.
-    if (!all_finite<T>({params.data, params.size})) {
-      std::copy(epoch_start.begin(), epoch_start.end(), params.begin());
-      optimizer.reset();
-      throw TrainingDiverged("training stopped in epoch " + std::to_string(epoch) +
-                                 ": an update made the parameters NaN or infinite; they are "
-                                 "restored to the start of the epoch and the optimizer reset",
-                             result);
     }
 
     EpochRecord record;
@@ -266,7 +265,7 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
     record.accuracy = train.accuracy(scored);
     record.lr = optimizer.lr();
     if (validation_batches) {
-      Tally held_out;
+      Tally held_out(validation_weight);
       const std::size_t n_val = Graph<T>::samples(*validation);
       const std::size_t chunk = std::max<std::size_t>(batch, 256);
       for (std::size_t first = 0; first < n_val; first += chunk) {

@@ -171,7 +171,7 @@ py::list parameter_info_list(const std::vector<ParameterInfo>& info) {
 void bind_network(py::module_& m) {
   py::register_exception<NotCanonical>(m, "NotCanonical", PyExc_TypeError);
   py::register_exception<NonFiniteError>(m, "NonFiniteError", PyExc_FloatingPointError)
-      .attr("__doc__") = R"doc(A NaN or infinite loss or gradient; no parameter was changed by the step.
+      .attr("__doc__") = R"doc(A NaN or infinite loss or gradient, or an update that would make a parameter or the optimizer's state NaN or infinite; the step changed neither.
 
 A FloatingPointError.
 
@@ -183,7 +183,7 @@ Examples
 ...     net.fit([[1.0], [2.0]], [[1e200], [-1e200]], loss="mse", optimizer=bn.SGD(lr=1.0))
 ... except bn.NonFiniteError as error:
 ...     print(error)
-training stopped in epoch 0 at the batch from sample 0: the loss of output '0' is inf; no parameter was changed
+training stopped at epoch 0, step 1 (the batch from sample 0): the loss of output '0' is inf; no parameter was changed; the parameters and the optimizer's state are those fit started with
 )doc";
   bind_network_type<double>(m, "NetworkF64");
   bind_network_type<float>(m, "NetworkF32");

@@ -38,7 +38,7 @@ class NotCanonical(TypeError):
     """An argument the core cannot read in place; the package converts it and calls again."""
 
 class NonFiniteError(FloatingPointError):
-    """A NaN or infinite loss or gradient; no parameter was changed by the step."""
+    """A NaN or infinite loss, gradient or update; the step changed no parameter and no optimizer state."""
 
 class Optimizer:
     lr: float

@@ -505,7 +505,6 @@ class _Trainer:
         _core.seed_dropout(job.core, dropout_seed)
         orders = _core.EpochOrder(self.n, self.seed) if self.shuffle else None
         params = job.params
-        epoch_start = np.empty_like(params)
         best: np.ndarray[Any, Any] | None = None
         best_monitored, waited = np.inf, 0
         patience = self.stopping["patience"]
@@ -514,30 +513,25 @@ class _Trainer:
             started = time.perf_counter()
             if self.schedule is not None:
                 self.schedule.begin_epoch(self.optimizer)
-            epoch_start[:] = params
             order = orders.next() if orders is not None else np.arange(self.n)
             if self.train is not None:
                 order = self.train[order]
             tally = np.zeros(8)  # loss·w, w, correct, samples; val loss·n, n, correct; seconds
-            for first in range(0, self.n, self.batch):
+            for step, first in enumerate(range(0, self.n, self.batch), start=1):
                 ids = order[first : first + self.batch]
-                if not self._step(ids, tally):
+                failure = self._step(ids, tally)
+                if failure is not None:
+                    # As the core's fit words it: where, why, and which step's state is kept.
+                    kept = (f"those after step {step - 1}" if step > 1
+                            else f"those at the end of epoch {epoch - 1}" if epoch > 0
+                            else "those fit started with")
                     outcome.update(
                         stopped="diverged",
-                        error=f"training stopped in epoch {epoch} at the batch from sample "
-                        f"{first}: the summed gradient is NaN or infinite",
+                        error=f"training stopped at epoch {epoch}, step {step} (the batch from "
+                        f"sample {first}): {failure}; the parameters and the optimizer's state "
+                        f"are {kept}",
                     )
                     return outcome
-            if not np.all(np.isfinite(params)):
-                params[:] = epoch_start
-                self.optimizer.reset()
-                outcome.update(
-                    stopped="diverged",
-                    error=f"training stopped in epoch {epoch}: an update made the parameters "
-                    "NaN or infinite; they are restored to the start of the epoch and the "
-                    "optimizer reset",
-                )
-                return outcome
             if self.validation is not None:
                 self._validate(tally)
             if job.rank == 0:
@@ -582,9 +576,10 @@ class _Trainer:
             params[:] = best
         return outcome
 
-    def _step(self, ids: np.ndarray[Any, Any], tally: np.ndarray[Any, Any]) -> bool:
-        """One update from the global batch ``ids``; False when the summed gradient is not
-        finite (on every rank alike), the parameters then unchanged."""
+    def _step(self, ids: np.ndarray[Any, Any], tally: np.ndarray[Any, Any]) -> str | None:
+        """One update from the global batch ``ids``; None when it is taken, else why not:
+        the summed gradient, or the update (which the optimizer refuses), is not finite — on
+        every rank alike — and the parameters and the optimizer's state are unchanged."""
         job = self.job
         mine = ids[part(len(ids), job.rank, job.size)]
         grads = job.grads
@@ -620,12 +615,15 @@ class _Trainer:
         # A finite sum means finite terms; only a NaN, an Inf or an overflow of the sum itself
         # costs the second pass.
         if not np.isfinite(np.sum(grads)) and not np.all(np.isfinite(grads)):
-            return False
-        self.optimizer.step(job.params, grads)
+            return "the summed gradient is NaN or infinite; no parameter was changed"
+        try:
+            self.optimizer.step(job.params, grads)
+        except NonFiniteError as error:
+            return str(error)
         tally[0] += J * local_weight
         tally[1] += local_weight
         tally[3] += len(mine)
-        return True
+        return None
 
     def _validate(self, tally: np.ndarray[Any, Any]) -> None:
         """This rank's share of the validation sums, in the core's chunks."""

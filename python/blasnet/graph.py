@@ -573,7 +573,8 @@ class Graph:
         sample_weight: npt.ArrayLike | None = None,
     ) -> float:
         """One gradient step on one batch; returns J before the step. A NaN or infinite loss
-        or gradient raises NonFiniteError and changes nothing.
+        or gradient, or an update that would make a parameter or the optimizer's state NaN or
+        infinite, raises NonFiniteError and changes neither.
 
         Examples
         --------

@@ -65,7 +65,7 @@ class History:
         Wall time of each epoch.
     stopped : str
         Why training ended: "completed", "early_stopping", "callback", "interrupted"
-        (Ctrl-C) or "diverged" (a NaN or infinite loss or gradient).
+        (Ctrl-C) or "diverged" (a NaN or infinite loss, gradient or update).
     best_epoch : int or None
         With early stopping, the epoch with the best monitored loss.
     seconds : float

@@ -143,7 +143,9 @@ class Perceptron:
 
         For each sample x (in order, or shuffled anew each epoch) and each unit whose
         prediction y misses its target t: ``w ← w + lr·(t − y)·x``, ``b ← b + lr·(t − y)``.
-        Training continues from the current W and b (zero for a new perceptron).
+        Training continues from the current W and b (zero for a new perceptron). An update
+        that would make a weight NaN or infinite raises NonFiniteError before it is written:
+        the weights are those of the update before.
 
         Parameters
         ----------

@@ -289,7 +289,8 @@ class Sequential:
         sample_weight: npt.ArrayLike | None = None,
     ) -> float:
         """One gradient step on one batch; returns J before the step. A NaN or infinite loss
-        or gradient raises NonFiniteError and changes nothing.
+        or gradient, or an update that would make a parameter or the optimizer's state NaN or
+        infinite, raises NonFiniteError and changes neither.
 
         Examples
         --------
@@ -386,8 +387,9 @@ class Sequential:
             After Ctrl-C, which stops training at the next batch boundary: the network keeps
             the weights of the last completed step, ``self.history`` the completed epochs.
         NonFiniteError
-            When a step meets a NaN or infinite loss or gradient; the network keeps the
-            weights of the last finite step, ``self.history`` the completed epochs.
+            When a step meets a NaN or infinite loss, gradient or update; the network keeps
+            the weights, and the optimizer the state, of the last finite step (the message
+            names it), ``self.history`` the completed epochs.
 
         Examples
         --------

@@ -18,12 +18,14 @@
 #include <vector>
 
 #include "blasnet/checked_size.hpp"
+#include "blasnet/graph.hpp"  // NonFiniteError
 #include "blasnet/optimizers.hpp"
 
 namespace {
 
 using blasnet::Adam;
 using blasnet::AdamW;
+using blasnet::NonFiniteError;
 using blasnet::Optimizer;
 using blasnet::SGD;
 using blasnet::Span;
@@ -608,3 +610,103 @@ TEST(OptimizerSizes, StateThatCannotBeAllocatedSaysWhatWasAsked) {
 }
 
 }  // namespace
+
+// --- a step whose result would not be finite ----------------------------------------------
+
+// What an optimizer holds that a step may change: the parameters, the step count, the state.
+template <typename T>
+struct Held {
+  std::vector<T> theta;
+  std::size_t steps;
+  bool has_state;
+  std::vector<std::vector<T>> buffers;
+
+  Held(const Optimizer& rule, const std::vector<T>& params)
+      : theta(params), steps(rule.steps()), has_state(rule.has_state()) {
+    if (!has_state) return;
+    for (const std::string& name : rule.state_names()) {
+      const Span<const T> b = rule.state<T>(name);
+      buffers.emplace_back(b.begin(), b.end());
+    }
+  }
+  bool operator==(const Held& other) const {
+    // Bit for bit (NaN would differ from itself, and must not be there at all).
+    return theta == other.theta && steps == other.steps && has_state == other.has_state &&
+           buffers == other.buffers;
+  }
+};
+
+// The message of the NonFiniteError f throws ("" if it throws none).
+template <typename F>
+std::string non_finite_message(F f) {
+  try {
+    f();
+  } catch (const NonFiniteError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Each rule first takes a finite step, so that it holds a state, then one whose update
+// overflows the type: that one throws NonFiniteError and leaves the parameters, the count and
+// the state exactly as the finite step left them. Then a step on a small gradient still works.
+template <typename T>
+void refuses_an_overflowing_update(Optimizer& rule, T huge_gradient) {
+  SCOPED_TRACE(rule.describe());
+  std::vector<T> theta{T(1), T(-2), T(0.5)};
+  rule.step(span(theta), cspan(std::vector<T>{T(0.1), T(0.2), T(-0.3)}));
+  const Held<T> before(rule, theta);
+  const std::vector<T> g{T(0.1), huge_gradient, T(-0.3)};
+  const std::string message = non_finite_message([&] { rule.step(span(theta), cspan(g)); });
+  EXPECT_TRUE(contains(message, "the update of step 2 makes value 1 of the 3 parameters")) << message;
+  EXPECT_TRUE(contains(message, "no parameter and no optimizer state was changed")) << message;
+  EXPECT_TRUE(Held<T>(rule, theta) == before);
+  rule.step(span(theta), cspan(std::vector<T>{T(0.1), T(0.2), T(-0.3)}));
+  EXPECT_EQ(rule.steps(), 2u);
+  for (T v : theta) EXPECT_TRUE(std::isfinite(v)) << v;
+}
+
+TEST(Overflow, EveryRuleRefusesAnUpdateThatOverflows) {
+  for (const bool is_double : {false, true}) {
+    // SGD: lr·g past the largest value of the type, with and without momentum.
+    const double lr = is_double ? 1e300 : 1e30;
+    SGD plain(lr), momentum(lr, 0.9), nesterov(lr, 0.9, true);
+    for (Optimizer* rule : std::vector<Optimizer*>{&plain, &momentum, &nesterov}) {
+      if (is_double) {
+        refuses_an_overflowing_update<double>(*rule, 1e10);
+      } else {
+        refuses_an_overflowing_update<float>(*rule, 1e10f);
+      }
+    }
+    // Adam's steps stay near lr, but g² overflows v: an infinite v (and a step of 0) is no
+    // finite state either. With each form of weight decay.
+    Adam adam(0.1), adam_l2(0.1, 0.9, 0.999, 1e-8, 0.01);
+    AdamW adamw(0.1);
+    for (Optimizer* rule : std::vector<Optimizer*>{&adam, &adam_l2, &adamw}) {
+      if (is_double) {
+        refuses_an_overflowing_update<double>(*rule, 1e200);
+      } else {
+        refuses_an_overflowing_update<float>(*rule, 1e30f);
+      }
+    }
+  }
+}
+
+// A first step that overflows leaves no state behind: the buffers it sized go again, so the
+// optimizer is as new (and a state saved now says 0 steps and no buffers).
+TEST(Overflow, ARefusedFirstStepLeavesNoState) {
+  Adam adam(1e308);  // step size α/(1 − β₁) is infinite
+  std::vector<double> theta{1, 2};
+  const std::vector<double> before = theta;
+  EXPECT_THROW(adam.step(span(theta), cspan(std::vector<double>{1, 1})), NonFiniteError);
+  EXPECT_EQ(theta, before);
+  EXPECT_EQ(adam.steps(), 0u);
+  EXPECT_FALSE(adam.has_state());
+  EXPECT_EQ(adam.state_size(), 0u);
+  // A state loaded with 0 steps is the optimizer's own, not the step's: it stays.
+  const std::vector<double> zeros{0, 0};
+  adam.load_state<double>(0, {{"m", cspan(zeros)}, {"v", cspan(zeros)}});
+  EXPECT_THROW(adam.step(span(theta), cspan(std::vector<double>{1, 1})), NonFiniteError);
+  EXPECT_TRUE(adam.has_state());
+  EXPECT_EQ(adam.state_size(), 2u);
+}

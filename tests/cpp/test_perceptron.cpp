@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "blasnet/activations.hpp"
+#include "blasnet/graph.hpp"  // NonFiniteError
 #include "blasnet/perceptron.hpp"
 #include "blasnet/random.hpp"
 #include "reference.hpp"
@@ -316,6 +317,28 @@ TEST(PerceptronRule, LearningRateOnlyScalesFromZero) {
   EXPECT_EQ(a, b);
   for (std::size_t k = 0; k < 2; ++k) EXPECT_EQ(scaled.weights()[k], 0.125 * unit.weights()[k]);
   EXPECT_EQ(scaled.bias()[0], 0.125 * unit.bias()[0]);
+}
+
+// An update that overflows is refused before it is written: sample 0 (x = 1, t = 0) moves the
+// unit to w = b = −10¹⁰; sample 1 (x = 10³⁰⁰, t = 1) would add 10¹⁰·10³⁰⁰ to w. fit throws
+// NonFiniteError naming the epoch, the sample and the unit, and keeps the weights of sample 0.
+TEST(PerceptronRule, AnOverflowingUpdateChangesNothing) {
+  Matrix<double> X(1, 2), t(1, 2);
+  X(0, 0) = 1;
+  X(0, 1) = 1e300;
+  t(0, 0) = 0;
+  t(0, 1) = 1;
+  Perceptron<double> unit(1, 1);
+  try {
+    unit.fit(X.view(), t.view(), 1e10, 3, false, 0);
+    FAIL() << "no NonFiniteError";
+  } catch (const blasnet::NonFiniteError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "Perceptron::fit: at epoch 0, sample 1, the update of unit 0 overflows (lr times "
+              "the sample); the weights are those before it");
+  }
+  EXPECT_EQ(unit.weights()[0], -1e10);
+  EXPECT_EQ(unit.bias()[0], -1e10);
 }
 
 TEST(PerceptronRule, SameSeedSameRunOtherSeedOtherOrder) {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -877,21 +878,75 @@ TEST(Diverged, KeepsTheCompletedEpochs) {
 }
 
 // In float, sample 3 at 10²⁰ has a finite loss and output gradient, but dW = dZ·xᵀ ≈ 10⁴⁰
-// overflows, and so does the update of batch 2-3. Training must stop with the weights finite:
-// those after batch 0-1 (the last finite step), or at worst those of the epoch's start, as
-// training.hpp promises for an update that overflows.
-TEST(Diverged, OverflowingUpdateMidEpochLeavesFiniteWeights) {
+// overflows, and so does the update of batch 2-3. Training stops at epoch 0, step 2, with the
+// weights after batch 0-1, the last finite step, and says so.
+TEST(Diverged, OverflowingUpdateMidEpochKeepsTheLastFiniteStep) {
   Overflow<float> data;
   data.X(0, 3) = data.X(1, 3) = 1e20f;
   Network<float> net = Overflow<float>::net();
-  const std::vector<float> start = params(net);
   SGD sgd(0.05);
-  EXPECT_THROW(blasnet::fit(net, data.X.cview(), Loss::mse, data.targets(), sgd,
-                            FitOptions{2, 2, false, 0}),
-               blasnet::TrainingDiverged);
-  const std::vector<float> after = params(net);
-  for (float v : after) EXPECT_TRUE(std::isfinite(v)) << v;
-  EXPECT_TRUE(after == data.reference(0, 1) || after == start);
+  try {
+    blasnet::fit(net, data.X.cview(), Loss::mse, data.targets(), sgd, FitOptions{2, 2, false, 0});
+    FAIL() << "no TrainingDiverged";
+  } catch (const blasnet::TrainingDiverged& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("training stopped at epoch 0, step 2 (the batch from sample 2): "),
+              std::string::npos) << message;
+    EXPECT_NE(message.find("; the parameters and the optimizer's state are those after step 1"),
+              std::string::npos) << message;
+  }
+  EXPECT_EQ(params(net), data.reference(0, 1));
+}
+
+// The review's reproducer: y = w·x + b on x = 1 with targets 10¹⁰. In double at lr 10³⁰⁰ the
+// very first update overflows (α·dW ≈ 10³¹⁰): fit stops at epoch 0, step 1 with the starting
+// weights. In float at lr 10³⁰ on targets 1, step 1 is finite (w, b ≈ 10²⁹) and step 2's update
+// overflows: fit keeps step 1's weights. Parameters were once checked only at the end of an
+// epoch, so the loss of the next step met the infinite weights and the message said that
+// nothing had changed.
+template <typename T>
+void overflowing_update_keeps(double lr, T target, std::size_t finite_steps) {
+  Matrix<T> X(1, 4), Y(1, 4);
+  for (std::size_t j = 0; j < 4; ++j) {
+    X(0, j) = T(1);
+    Y(0, j) = target;
+  }
+  const Targets<T> targets = Targets<T>::dense(Y.view());
+  Network<T> net(1, {{1, Activation::identity, ""}}, 0);
+  Network<T> reference(1, {{1, Activation::identity, ""}}, 0);
+  SGD sgd(lr), reference_sgd(lr);
+  for (std::size_t s = 0; s < finite_steps; ++s) {
+    blasnet::train_step(reference, X.cview().columns(s, 1), Loss::mse, targets.columns(s, 1),
+                        reference_sgd);
+  }
+  const std::vector<T> kept = params(reference);
+  EXPECT_THROW(blasnet::train_step(reference, X.cview().columns(finite_steps, 1), Loss::mse,
+                                   targets.columns(finite_steps, 1), reference_sgd),
+               blasnet::NonFiniteError);
+  EXPECT_EQ(params(reference), kept) << "a refused train_step changes nothing";
+  try {
+    blasnet::fit(net, X.cview(), Loss::mse, targets, sgd, FitOptions{3, 1, false, 0});
+    FAIL() << "no TrainingDiverged";
+  } catch (const blasnet::TrainingDiverged& e) {
+    const std::string message = e.what();
+    const std::string at = "training stopped at epoch 0, step " +
+                           std::to_string(finite_steps + 1) + " (the batch from sample " +
+                           std::to_string(finite_steps) + "): the update makes 0.";
+    EXPECT_EQ(message.rfind(at, 0), 0u) << message;
+    const std::string kept_text = finite_steps == 0 ? "those fit started with" : "those after step 1";
+    EXPECT_NE(message.find("the parameters and the optimizer's state are " + kept_text),
+              std::string::npos) << message;
+  }
+  EXPECT_EQ(params(net), kept);
+}
+
+TEST(Diverged, AnUpdateOverflowingAtTheFirstStepKeepsTheStart) {
+  overflowing_update_keeps<double>(1e300, 1e10, 0);
+  overflowing_update_keeps<float>(1e30, 1e10f, 0);
+}
+
+TEST(Diverged, AnUpdateOverflowingMidEpochKeepsTheStepBefore) {
+  overflowing_update_keeps<float>(1e30, 1.0f, 1);
 }
 
 // train_step promises NonFiniteError, changing nothing, for an infinite gradient: with the
@@ -1044,6 +1099,58 @@ TEST(SampleWeights, BadWeightsThrowBeforeTraining) {
     EXPECT_THROW(net.graph().evaluate(batch), std::invalid_argument);
     EXPECT_EQ(params(net), before);
   }
+}
+
+// Weights each finite whose sum is not (two of 10³⁰⁸), or whose sum is too small to divide n
+// by, are refused before any step, naming the problem; before, the first made the loss NaN.
+TEST(SampleWeights, SumsThatCannotNormaliseThrowBeforeTraining) {
+  const Matrix<double> X = blasnet_test::random_matrix<double>(3, 4, 60);
+  const Matrix<double> T = blasnet_test::random_matrix<double>(2, 4, 61);
+  const MatrixView<const double> x = X.view();
+  const Targets<double> t = Targets<double>::dense(T.view());
+  const std::vector<std::pair<std::vector<double>, std::string>> cases{
+      {{1e308, 1e308, 1, 1}, "sample weights sum to more than the largest float64"},
+      {{5e-324, 0, 0, 0}, "sample weights sum to 5e-324, too small to divide by"}};
+  for (const auto& [w, expected] : cases) {
+    Network<double> net(3, {{2, Activation::identity, ""}}, 62);
+    const std::vector<double> before = params(net);
+    SGD sgd(0.1);
+    const Batch<double> batch{{&x, 1}, {&t, 1}, w.data()};
+    for (const auto& call : std::vector<std::function<void()>>{
+             [&] { blasnet::fit(net.graph(), batch, sgd, FitOptions{1, 2, true, 0}); },
+             [&] { net.graph().backward(batch); }, [&] { net.graph().evaluate(batch); }}) {
+      try {
+        call();
+        ADD_FAILURE() << "no exception for " << expected;
+      } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+      }
+    }
+    EXPECT_EQ(params(net), before);
+  }
+}
+
+// Weights as large as their sum allows weigh like their ratios: {10³⁰⁸, 5·10³⁰⁷} is {2, 1},
+// for the loss, the gradient and the epoch's mean (each share is taken before any product).
+TEST(SampleWeights, HugeWeightsWeighLikeTheirRatios) {
+  const Matrix<double> X = blasnet_test::random_matrix<double>(3, 2, 63);
+  const Matrix<double> T = blasnet_test::random_matrix<double>(2, 2, 64);
+  const MatrixView<const double> x = X.view();
+  const Targets<double> t = Targets<double>::dense(T.view());
+  const std::vector<double> huge{1e308, 5e307}, small{2, 1};
+  Network<double> a(3, {{2, Activation::tanh, ""}}, 65), b(3, {{2, Activation::tanh, ""}}, 65);
+  SGD sgd_a(0.1), sgd_b(0.1);
+  const FitResult fa = blasnet::fit(a.graph(), {{&x, 1}, {&t, 1}, huge.data()}, sgd_a,
+                                    FitOptions{3, 2, false, 0});
+  const FitResult fb = blasnet::fit(b.graph(), {{&x, 1}, {&t, 1}, small.data()}, sgd_b,
+                                    FitOptions{3, 2, false, 0});
+  ASSERT_EQ(fa.epochs.size(), 3u);
+  for (std::size_t e = 0; e < 3; ++e) {
+    EXPECT_TRUE(std::isfinite(fa.epochs[e].loss));
+    EXPECT_NEAR(fa.epochs[e].loss, fb.epochs[e].loss, 1e-12);
+  }
+  const std::vector<double> pa = params(a), pb = params(b);
+  for (std::size_t i = 0; i < pa.size(); ++i) EXPECT_NEAR(pa[i], pb[i], 1e-12);
 }
 
 // --- schedules -----------------------------------------------------------------------------

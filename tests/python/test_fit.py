@@ -12,6 +12,7 @@ from __future__ import annotations
 import _thread
 import inspect
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -690,11 +691,31 @@ BAD_WEIGHTS = {
     "nan": np.array([1.0, np.nan, 1.0, 1.0]),
     "inf": np.array([1.0, np.inf, 1.0, 1.0]),
     "all zero": np.zeros(4),
+    "sum overflows": np.array([1e308, 1e308, 1.0, 1.0]),
+    "sum too small to divide by": np.array([5e-324, 0.0, 0.0, 0.0]),
     "too short": np.ones(3),
     "too long": np.ones(5),
     "2-d": np.ones((4, 1)),
     "strings": np.array(["1", "1", "1", "1"]),
 }
+
+
+def test_huge_sample_weights_weigh_like_their_ratios() -> None:
+    """A weight of 10³⁰⁸ (the sum finite) once made the loss NaN; now the shares are taken
+    before any product, so weights (10³⁰⁸, 5·10³⁰⁷) train exactly like (2, 1), to rounding,
+    and two weights of 10³⁰⁸ are refused naming the sum."""
+    X = np.array([[0.5], [-1.0]])
+    T = np.array([[1.0], [0.0]])
+    huge, small = mlp(1, "sigmoid", input_dim=1), mlp(1, "sigmoid", input_dim=1)
+    h_huge = huge.fit(X, T, BCE, bn.SGD(lr=0.1), epochs=3, batch_size=2,
+                      sample_weight=np.array([1e308, 5e307]))
+    h_small = small.fit(X, T, BCE, bn.SGD(lr=0.1), epochs=3, batch_size=2,
+                        sample_weight=np.array([2.0, 1.0]))
+    np.testing.assert_allclose(h_huge.loss, h_small.loss, rtol=1e-12)
+    for name, value in snapshot(small).items():
+        np.testing.assert_allclose(snapshot(huge)[name], value, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="sample weights sum to more than the largest float64"):
+        huge.fit(X, T, BCE, bn.SGD(lr=0.1), sample_weight=np.array([1e308, 1e308]))
 
 
 @pytest.mark.parametrize("weights", BAD_WEIGHTS.values(), ids=BAD_WEIGHTS.keys())
@@ -1063,7 +1084,7 @@ def test_an_infinite_loss_stops_with_the_last_finite_weights() -> None:
     X, T = overflow_data()
     X[7] = 3e38
     net = overflow_net()
-    with pytest.raises(bn.NonFiniteError, match="epoch 0.*sample 6") as error:
+    with pytest.raises(bn.NonFiniteError, match="epoch 0, step 4 .*sample 6") as error:
         net.fit(X, T, MSE, bn.SGD(lr=0.05), epochs=3, batch_size=2, shuffle=False)
     assert isinstance(error.value, FloatingPointError)
     assert net.history is not None
@@ -1098,24 +1119,144 @@ def test_divergence_keeps_the_completed_epochs() -> None:
 
 
 @pytest.mark.parametrize("optimizer", [bn.SGD, bn.Adam])
-def test_an_overflowing_gradient_mid_epoch_leaves_finite_weights(
+def test_an_overflowing_gradient_mid_epoch_keeps_the_step_before(
     optimizer: Callable[..., bn.Optimizer],
 ) -> None:
     """Sample 3 of 10 is 10²⁰: its loss and output gradient are finite in float32, but the
-    weight gradient dZ·xᵀ ≈ 10⁴⁰ is not. Training must stop with NonFiniteError and finite
-    weights — those after the batch before (issue), or at worst those at the start of the epoch
-    (training.hpp) — never the infinite ones the overflowing step would write."""
+    weight gradient dZ·xᵀ ≈ 10⁴⁰ is not. Training stops with NonFiniteError at step 2 and the
+    weights after the batch before, never the infinite ones the overflowing step would write."""
     X, T = overflow_data()
     X[3] = 1e20
     net = overflow_net()
-    start = snapshot(net)
-    with pytest.raises(bn.NonFiniteError):
+    with pytest.raises(bn.NonFiniteError, match="epoch 0, step 2 .*those after step 1$"):
         net.fit(X, T, MSE, optimizer(lr=0.05), epochs=2, batch_size=2, shuffle=False)
-    final = snapshot(net)
     reference = overflow_net()
     reference.train_step(X[:2], T[:2], MSE, optimizer(lr=0.05))
-    assert all(np.isfinite(v).all() for v in final.values()), final
-    assert same(final, snapshot(reference)) or same(final, start)
+    assert same(snapshot(net), snapshot(reference))
+
+
+def optimizer_state(optimizer: bn.Optimizer) -> dict[str, Any]:
+    """A copy of the optimizer's state: its step count and buffers."""
+    return {key: np.copy(value) if isinstance(value, np.ndarray) else value
+            for key, value in optimizer.state().items()}
+
+
+def same_state(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Bit-for-bit equality of two optimizer states."""
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+# y = w·x + b on x = 1, 4 samples, trained unshuffled until an update overflows: (dtype, the
+# optimizer, the targets, the batch size, where fit must stop (epoch, step)). The first three
+# are the review's reproducers, which once left inf weights behind "no parameter was changed";
+# the others stop later, with an optimizer state to keep, by an update that overflows, or (the
+# last) by the loss of the next step.
+DIVERGING = [
+    ("float64", lambda: bn.SGD(lr=1e300), 1e10, 1, (0, 1)),
+    ("float32", lambda: bn.SGD(lr=1e30), 1e10, 1, (0, 1)),
+    ("float64", lambda: bn.Adam(lr=1e308), 1e10, 1, (0, 1)),
+    ("float32", lambda: bn.SGD(lr=1e15), 1.0, 1, (0, 3)),
+    ("float32", lambda: bn.SGD(lr=1e10, momentum=0.9), 1.0, 1, (0, 4)),
+    ("float32", lambda: bn.Adam(lr=1e30), 1.0, 1, (0, 2)),
+    ("float64", lambda: bn.SGD(lr=1e300, momentum=0.9), 1e10, 1, (0, 1)),
+    ("float32", lambda: bn.SGD(lr=1e10, momentum=0.9), 1.0, 4, None),
+    ("float64", lambda: bn.SGD(lr=1e100, momentum=0.9), 1.0, 1, (0, 3)),
+]
+
+
+@pytest.mark.parametrize("dtype, make_optimizer, target, batch, stop", DIVERGING)
+def test_an_overflowing_step_keeps_the_last_finite_step_and_says_which(
+    dtype: str, make_optimizer: Callable[[], bn.Optimizer], target: float, batch: int,
+    stop: tuple[int, int] | None,
+) -> None:
+    """fit stops at the step whose loss, gradient or update is not finite, with the weights
+    and the optimizer's state of the step before, and its message says which; train_step
+    refuses that same step, changing neither. The reference takes the same steps by
+    train_step: as many as fit says were finite, then the one it stopped at."""
+    X = np.ones((4, 1), dtype)
+    T = np.full((4, 1), target, dtype)
+    net = bn.Sequential([bn.Dense(1)], input_dim=1, seed=0, dtype=dtype)
+    optimizer = make_optimizer()
+    with pytest.raises(bn.NonFiniteError) as error:
+        net.fit(X, T, MSE, optimizer, epochs=100, batch_size=batch, shuffle=False)
+    message = str(error.value)
+    found = re.fullmatch(r"training stopped at epoch (\d+), step (\d+) \(the batch from sample "
+                         r"(\d+)\): .*; the parameters and the optimizer's state are (.*)",
+                         message)
+    assert found is not None, message
+    epoch, step, first, kept = int(found[1]), int(found[2]), int(found[3]), found[4]
+    if stop is not None:
+        assert (epoch, step) == stop, message
+    else:
+        assert epoch > 0, message  # one step per epoch: it stops at the start of a later one
+    assert first == (step - 1) * batch
+    assert kept == ("those after step " + str(step - 1) if step > 1
+                    else f"those at the end of epoch {epoch - 1}" if epoch > 0
+                    else "those fit started with"), message
+    assert net.history is not None and net.history.epochs == epoch
+
+    reference = bn.Sequential([bn.Dense(1)], input_dim=1, seed=0, dtype=dtype)
+    reference_optimizer = make_optimizer()
+    steps_per_epoch = 4 // batch
+    for s in range(epoch * steps_per_epoch + step - 1):
+        start = (s % steps_per_epoch) * batch
+        reference.train_step(X[start : start + batch], T[start : start + batch], MSE,
+                             reference_optimizer)
+    assert same(snapshot(net), snapshot(reference))
+    assert same_state(optimizer_state(optimizer), optimizer_state(reference_optimizer))
+    assert all(np.isfinite(value).all() for value in snapshot(net).values())
+    before, state = snapshot(reference), optimizer_state(reference_optimizer)
+    with pytest.raises(bn.NonFiniteError, match="no parameter"):
+        reference.train_step(X[first : first + batch], T[first : first + batch], MSE,
+                             reference_optimizer)
+    assert same(snapshot(reference), before)
+    assert same_state(optimizer_state(reference_optimizer), state)
+
+
+@pytest.mark.parametrize("kind", ["graph", "rnn"])
+def test_every_model_keeps_the_last_finite_step(kind: str) -> None:
+    """The Graph and the RNN train through the same core step: an update that overflows stops
+    fit with finite weights, those of the step before, and says so."""
+    X = np.ones((4, 1))
+    T = np.full((4, 1), 1e10)
+    if kind == "graph":
+        model: Any = bn.Graph(seed=0)
+        y = model.dense(model.input("x", 1), 1, activation="identity", name="y")
+        model.output(y, loss=MSE)
+        fit = lambda: model.fit({"x": X}, {"y": T}, bn.SGD(lr=1e300), epochs=3, batch_size=1,
+                                shuffle=False)
+    else:
+        model = bn.RNN(n_features=1, hidden=2, n_outputs=1, seed=0)
+        sequences = np.ones((4, 3, 1))
+        fit = lambda: model.fit(sequences, T, bn.SGD(lr=1e300), epochs=3, batch_size=1,
+                                shuffle=False)
+    start = snapshot(model)
+    with pytest.raises(bn.NonFiniteError,
+                       match=r"epoch 0, step 1 .*those fit started with$"):
+        fit()
+    assert same(snapshot(model), start)
+
+
+def test_sklearn_estimators_keep_the_last_finite_step() -> None:
+    """An estimator trains through Sequential's fit and partial_fit: a learning rate that
+    overflows the first update of fit raises NonFiniteError with finite weights, and a
+    partial_fit whose first step overflows leaves the weights of the call before."""
+    from blasnet.sklearn import MLPRegressor
+
+    X = np.ones((4, 1))
+    y = np.full(4, 1e10)
+    reg = MLPRegressor((2,), solver="sgd", momentum=0.0, learning_rate_init=1e300,
+                       max_iter=3, batch_size=1, shuffle=False, random_state=0)
+    with pytest.raises(bn.NonFiniteError, match="epoch 0, step 1 .*those fit started with$"):
+        reg.fit(X, y)
+    assert all(np.isfinite(v).all() for v in snapshot(reg.network_).values())
+    reg = MLPRegressor((2,), solver="adam", learning_rate_init=1e300, batch_size=1,
+                       shuffle=False, random_state=0)
+    reg.partial_fit(X[:1], np.zeros(1))  # a finite first step
+    kept = snapshot(reg.network_)
+    with pytest.raises(bn.NonFiniteError, match="those fit started with$"):
+        reg.partial_fit(X, y)
+    assert same(snapshot(reg.network_), kept)
 
 
 def test_backward_raises_for_an_infinite_weight_gradient() -> None:

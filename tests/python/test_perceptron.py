@@ -480,3 +480,15 @@ def test_predict_and_error_rate_errors() -> None:
     with pytest.raises(ValueError, match=re.escape("weight W(0, 1) is NaN or Inf")):
         p.fit(X4, [0, 1, 1, 0])
     assert bn.Perceptron(n_features=2).predict(np.zeros((0, 2))).shape == (0,)
+
+
+def test_an_overflowing_update_raises_and_keeps_the_weights_before() -> None:
+    """Sample 0 (x = 1, t = 0) moves the unit to w = b = −10¹⁰; sample 1 (x = 10³⁰⁰, t = 1)
+    would add 10¹⁰·10³⁰⁰ to w. fit raises NonFiniteError naming where, and the weights are
+    those after sample 0 (once, inf was written silently)."""
+    p = bn.Perceptron(1, lr=1e10)
+    with pytest.raises(bn.NonFiniteError,
+                       match="at epoch 0, sample 1, the update of unit 0 overflows"):
+        p.fit(np.array([[1.0], [1e300]]), np.array([0, 1]), shuffle=False)
+    assert p.parameters()["perceptron.W"].tolist() == [[-1e10]]
+    assert p.parameters()["perceptron.b"].tolist() == [-1e10]

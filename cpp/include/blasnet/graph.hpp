@@ -137,7 +137,8 @@ class Graph {
   // One step of plain gradient descent Θ ← Θ − α·∇J on one batch. Where no parameter is
   // shared, eq. (9) is folded into the update (see Dense::sgd_update) and the weight gradients
   // are never formed; otherwise the gradients are formed first. Returns J before the step;
-  // throws as backward does, before changing any parameter.
+  // throws as backward does, and NonFiniteError if the update would make a parameter NaN or
+  // infinite, before changing any parameter.
   double sgd_step(const Batch<T>& batch, T lr, Checks checks = Checks::on);
 
   // Restarts the random stream of dropout masks (seeded from the graph's seed at first).
@@ -183,6 +184,9 @@ class Graph {
   void check_weight_gradients_finite() const;
   // Whether no folded update of this pass can overflow (see backward_pass).
   bool folded_update_is_safe(std::size_t n, T lr);
+  // Θ ← Θ − α·∇J from the gradient buffer; throws NonFiniteError naming the parameter,
+  // before changing any, if a new value would be NaN or infinite.
+  void descend(T lr);
   void check_sample_weights(const Batch<T>& batch) const;
 
   // Grows the workspace to n samples; a no-op in steady state, so a step allocates nothing.

@@ -44,8 +44,10 @@ class Optimizer {
 
   // One update of params from grads (same length), under the hold. Throws
   // std::invalid_argument, changing nothing, when the lengths differ or when the optimizer's
-  // state belongs to a buffer of another length or scalar type, and std::overflow_error when
-  // max_steps have been taken.
+  // state belongs to a buffer of another length or scalar type; std::overflow_error when
+  // max_steps have been taken; NonFiniteError, changing nothing (the parameters, the state,
+  // the step count), when the update would make a parameter or a state value NaN or
+  // infinite: each step checks every new value before it writes the first.
   void step(Span<float> params, Span<const float> grads);
   void step(Span<double> params, Span<const double> grads);
   // The rule with all its hyperparameters, spelled as Python constructs it:
@@ -129,11 +131,17 @@ class Optimizer {
   virtual void apply_step(Span<float> params, Span<const float> grads) = 0;
   virtual void apply_step(Span<double> params, Span<const double> grads) = 0;
   // What every apply_step() does first: checks that grads matches params, that the state
-  // (sized and zeroed now if this is the first step) belongs to a buffer like params and that
-  // fewer than max_steps were taken; then counts the step. Returns t, the number of this
-  // step, from 1.
+  // (sized and zeroed now if there is none) belongs to a buffer like params and that fewer
+  // than max_steps were taken. Returns t, the number of this step, from 1; the step counts
+  // once it is committed.
   template <typename T>
   std::size_t begin_step(Span<T> params, Span<const T> grads);
+  // Counts the step begun: its update is written.
+  void commit_step();
+  // Drops the step begun, whose update would make value `index` of the parameters (or of a
+  // state buffer) `value`, NaN or infinite: the state begin_step sized goes again, and
+  // NonFiniteError says so.
+  [[noreturn]] void refuse_step(std::size_t t, std::size_t index, std::size_t size, double value);
   // State buffer i (in the order of state_names()) after begin_step<T>.
   template <typename T>
   T* buffer(std::size_t i) {
@@ -152,6 +160,7 @@ class Optimizer {
   std::vector<std::string> state_names_;
   std::size_t steps_ = 0;
   std::size_t state_size_ = 0;
+  bool state_sized_by_step_ = false;  // by the step begun, not yet committed
   // The buffers, one after another, in the parameters' type.
   std::variant<std::monostate, std::vector<float>, std::vector<double>> state_;
 };

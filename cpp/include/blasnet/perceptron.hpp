@@ -58,7 +58,9 @@ class Perceptron {
   // at most (R/γ)² per unit, R the largest ‖(x, 1)‖, γ the margin), otherwise never.
   // on_epoch, when given, is called after each epoch and may stop training.
   // Throws std::invalid_argument for mismatched shapes, no samples, a NaN or Inf in X (or in the
-  // weights), a target other than 0 or 1, lr not positive and finite, or epochs = 0.
+  // weights), a target other than 0 or 1, lr not positive and finite, or epochs = 0; and
+  // NonFiniteError when an update would make a weight NaN or infinite, before writing it (the
+  // weights are those of the update before).
   std::vector<std::size_t> fit(MatrixView<const T> X, MatrixView<const T> targets,
                                ScalarOf<T> lr, std::size_t epochs, bool shuffle,
                                std::uint64_t seed, const PerceptronCallback& on_epoch = {});

@@ -1,10 +1,10 @@
 #pragma once
 // Minibatch training, run entirely in C++, on any graph (a Network trains as the graph it is):
 // epochs of steps, validation, early stopping, learning-rate schedules, a record per epoch,
-// and no lost work — a stop request is honoured between steps, and a NaN or infinite loss or
-// gradient stops training with the weights of the last finite step. train_step and fit hold
-// the optimizer while they run (optimizers.hpp): another thread's use of it waits, and two
-// runs that share one optimizer take turns.
+// and no lost work — a stop request is honoured between steps, and a NaN or infinite loss,
+// gradient or update stops training with the weights and optimizer state of the last finite
+// step. train_step and fit hold the optimizer while they run (optimizers.hpp): another
+// thread's use of it waits, and two runs that share one optimizer take turns.
 
 #include <atomic>
 #include <cstddef>
@@ -70,9 +70,10 @@ struct FitResult {
   std::vector<double> losses() const;
 };
 
-// Thrown by fit when a step meets a NaN or infinite loss or gradient. No parameter was changed
-// by that step, so the network holds the weights of the last finite one (or, if an update
-// itself overflowed, those of the start of the epoch); result holds the completed epochs.
+// Thrown by fit when a step meets a NaN or infinite loss, gradient, or new parameter or
+// optimizer state value. That step changed nothing, so the network holds the weights, and the
+// optimizer the state, of the last finite step, which the message names; result holds the
+// completed epochs.
 class TrainingDiverged : public NonFiniteError {
  public:
   TrainingDiverged(const std::string& what, FitResult result)
@@ -92,8 +93,9 @@ template <typename T>
 using ValidationData = const typename TypeIdentity<Batch<T>>::type*;
 
 // One gradient step on one batch: J = backward(batch), then the optimizer's update.
-// Returns J before the update; throws NonFiniteError, changing nothing, for a NaN or infinite
-// loss or gradient.
+// Returns J before the update; throws NonFiniteError, changing nothing (neither the parameters
+// nor the optimizer's state), for a NaN or infinite loss or gradient, or an update that would
+// make a parameter or a state value NaN or infinite.
 template <typename T>
 double train_step(Graph<T>& graph, const Batch<T>& batch, Optimizer& optimizer);
 
