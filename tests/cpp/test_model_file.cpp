@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -25,9 +24,14 @@
 #include <vector>
 
 #include "blasnet/model_file.hpp"
+#include "temp_dir.hpp"
 #include "blasnet/training.hpp"
 
 namespace {
+
+using blasnet_test::files_in;
+using blasnet_test::read_bytes;
+using blasnet_test::TempDir;
 
 using blasnet::Activation;
 using blasnet::Batch;
@@ -42,49 +46,6 @@ using blasnet::Targets;
 using json = nlohmann::json;
 
 const std::string data_dir = BLASNET_TEST_DATA_DIR;
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::vector<std::string> files_in(const std::string& dir, const std::string& suffix = "") {
-  std::vector<std::string> names;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (const dirent* entry = ::readdir(d)) {
-      const std::string name = entry->d_name;
-      if (name == "." || name == "..") continue;
-      if (name.size() >= suffix.size() &&
-          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-        names.push_back(name);
-      }
-    }
-    ::closedir(d);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-// A fresh, empty folder for one test, removed with what it holds.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "blasnet_model_file_XXXXXX";
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    for (const std::string& name : files_in(path_)) {
-      const std::string p = path_ + "/" + name;
-      if (::unlink(p.c_str()) != 0) ::rmdir(p.c_str());
-    }
-    ::rmdir(path_.c_str());
-  }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 template <typename T>
 std::string bytes_of(Span<T> s) {
