@@ -9,15 +9,8 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 seconds=${1:-60}
 
-# clang, and its runtimes for libFuzzer and the sanitizers (Debian ships them apart).
-runtime() { [ -e "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ]; }
-if ! command -v clang++ >/dev/null || ! runtime; then
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
-    clang libclang-rt-dev
-fi
+source "$root/tests/sanitize/need_clang.sh"
+need_clang fuzzer
 
 build="$root/build/fuzz"
 sanitizers="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"

@@ -8,15 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 
-# clang, and its sanitizer runtimes (Debian ships them apart).
-runtime() { [ -e "$(clang++ -print-file-name=libclang_rt.tsan-x86_64.a 2>/dev/null)" ]; }
-if ! command -v clang++ >/dev/null || ! runtime; then
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
-    clang libclang-rt-dev
-fi
+source "$root/tests/sanitize/need_clang.sh"
+need_clang tsan
 
 build="$root/build/tsan"
 cmake -S "$root" -B "$build" -G Ninja \
