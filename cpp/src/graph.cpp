@@ -15,6 +15,7 @@
 #include "blasnet/random.hpp"
 #include "finite.hpp"
 #include "float_repr.hpp"
+#include "two_passes.hpp"
 
 namespace blasnet {
 
@@ -468,23 +469,24 @@ double Graph<T>::sgd_step(const Batch<T>& batch, T lr, Checks checks) {
 
 template <typename T>
 void Graph<T>::descend(T lr) {
-  // First only read: a step whose result would not be finite must change nothing.
-  typename ExponentBits<T>::Bits bad = 0;
-  for (std::size_t i = 0; i < params_.size; ++i) bad |= not_finite(params_[i] - lr * grads_[i]);
-  if (bad != 0) {
-    for (const ParameterInfo& p : plan_.parameters) {
-      for (std::size_t i = p.offset; i < p.offset + p.size(); ++i) {
-        const T value = params_[i] - lr * grads_[i];
-        if (not_finite(value)) {
-          throw NonFiniteError("the update makes " + p.name + " " +
-                               std::to_string(static_cast<double>(value)) +
-                               " (an overflow of the learning rate times the gradient); no "
-                               "parameter was changed");
-        }
-      }
+  T* const theta = params_.data;
+  const T* const gradient = grads_.data;
+  const Overflow overflow = two_passes(params_.size, [&](std::size_t i, auto mode) {
+    const T value = theta[i] - lr * gradient[i];  // Θ ← Θ − α·∇J
+    if constexpr (std::is_same_v<decltype(mode), Write>) theta[i] = value;
+    if constexpr (std::is_same_v<decltype(mode), Report>) *mode.value = value;
+    return not_finite(value);
+  });
+  if (overflow.index == params_.size) return;
+  for (const ParameterInfo& p : plan_.parameters) {
+    if (overflow.index >= p.offset && overflow.index < p.offset + p.size()) {
+      throw NonFiniteError("the update makes " + p.name + " " + std::to_string(overflow.value) +
+                           " (an overflow of the learning rate times the gradient); no "
+                           "parameter was changed");
     }
   }
-  for (std::size_t i = 0; i < params_.size; ++i) params_[i] -= lr * grads_[i];  // Θ ← Θ − α·∇J
+  throw NonFiniteError("the update makes parameter value " + std::to_string(overflow.index) +
+                       " " + std::to_string(overflow.value) + "; no parameter was changed");
 }
 
 namespace {
