@@ -6,9 +6,7 @@
 
 namespace blasnet {
 
-namespace {
-
-GraphSpec stack(std::size_t input_dim, const std::vector<DenseSpec>& layers) {
+GraphSpec network_spec(std::size_t input_dim, const std::vector<DenseSpec>& layers) {
   if (input_dim == 0) throw std::invalid_argument("network: input_dim must be positive, got 0");
   if (layers.empty()) throw std::invalid_argument("network: needs at least one layer");
   GraphSpec spec = chain_spec(input_dim, layers);
@@ -20,6 +18,8 @@ GraphSpec stack(std::size_t input_dim, const std::vector<DenseSpec>& layers) {
   }
   return spec;
 }
+
+namespace {
 
 // Passes a graph through unless it is not a chain (see Network(Graph&&)).
 template <typename T>
@@ -52,7 +52,7 @@ Graph<T>&& chain(Graph<T>&& graph) {
 template <typename T>
 Network<T>::Network(std::size_t input_dim, const std::vector<DenseSpec>& layers,
                     std::uint64_t seed)
-    : graph_(stack(input_dim, layers), seed) {}
+    : graph_(network_spec(input_dim, layers), seed) {}
 
 template <typename T>
 Network<T>::Network(Graph<T>&& graph) : graph_(chain(std::move(graph))) {}

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -11,6 +12,7 @@
 #include "blasnet/checked_size.hpp"
 #include "blasnet/metrics.hpp"
 #include "blasnet/random.hpp"
+#include "finite.hpp"
 
 namespace blasnet {
 namespace {
@@ -129,6 +131,44 @@ double batch_weight(const Batch<T>& batch) {
   return total;
 }
 
+// The weight of the samples ids[0..count) (in data order where ids is null, from first).
+template <typename T>
+double weight_of(const T* sample_weights, const std::size_t* ids, std::size_t first,
+                 std::size_t count) {
+  if (sample_weights == nullptr) return double(count);
+  double total = 0;
+  for (std::size_t j = 0; j < count; ++j) total += sample_weights[ids ? ids[j] : first + j];
+  return total;
+}
+
+// One data-parallel update: this shard's gradient of its rows (none for an empty shard),
+// scaled by their share of the global batch, J = Σ_r (w_r/w)·J_r; the hook sums the
+// gradients over the processes; the optimizer applies the sum. A NaN or Inf anywhere makes
+// the sum NaN or Inf on every process, which all refuse alike, changing nothing.
+template <typename T>
+double shard_step(Graph<T>& graph, const Batch<T>* local, double share, Optimizer& optimizer,
+                  TrainingHook& hook) {
+  const Span<T> g = graph.gradients();
+  double J = 0;
+  if (local == nullptr) {
+    std::fill(g.begin(), g.end(), T(0));
+  } else {
+    try {
+      J = graph.backward(*local, Checks::off);
+      const T factor = static_cast<T>(share);
+      for (T& v : g) v *= factor;
+    } catch (const NonFiniteError&) {
+      std::fill(g.begin(), g.end(), std::numeric_limits<T>::quiet_NaN());
+    }
+  }
+  hook.gradient(g);
+  if (any_not_finite(g.data, g.size)) {
+    throw NonFiniteError("the summed gradient is NaN or infinite; no parameter was changed");
+  }
+  optimizer.step(graph.parameters(), Span<const T>{g.data, g.size});
+  return J;
+}
+
 // The output whose accuracy training reports: the first with a classification loss.
 std::optional<std::size_t> accuracy_output(const GraphPlan& plan) {
   for (std::size_t i = 0; i < plan.outputs.size(); ++i) {
@@ -160,6 +200,15 @@ struct Tally {
                                    ? Targets<T>::dense(batch.inputs[*out.target_input])
                                    : batch.targets[*scored];
     correct += count_correct<T>(out.loss, graph.output(*scored), targets);
+  }
+  // The sums as epoch_sums passes them, and back.
+  static constexpr std::size_t fields = 4;
+  void put(double* out) const {
+    out[0] = loss, out[1] = weight, out[2] = double(correct), out[3] = double(samples);
+  }
+  void take(const double* in) {
+    loss = in[0], weight = in[1];
+    correct = static_cast<std::size_t>(in[2]), samples = static_cast<std::size_t>(in[3]);
   }
   double mean_loss() const { return weight > 0 ? loss / weight : 0.0; }
   std::optional<double> accuracy(std::optional<std::size_t> scored) const {
@@ -213,13 +262,26 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
     }
   }
 
+  const RowShard& shard = options.shard;
+  if (shard.size == 0 || shard.rank >= shard.size) {
+    throw std::invalid_argument("fit: shard rank " + std::to_string(shard.rank) + " of " +
+                                std::to_string(shard.size) + " processes is none of them");
+  }
+  if (shard.size > 1 && options.hook == nullptr) {
+    throw std::invalid_argument("fit: a shard of " + std::to_string(shard.size) +
+                                " processes needs a hook that sums their gradients");
+  }
+  TrainingHook* const hook = options.hook;
+
   const std::size_t n = Graph<T>::samples(data);
   const std::size_t batch = std::min(options.batch_size, n);
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t(0));
   Rng rng(options.seed);
-  graph.seed_dropout(options.seed ^ 0xd1b54a32d192ed03ull);
-  Minibatches<T> batches(graph.plan(), data, options.shuffle ? batch : 0);
+  // Each rank its own masks: rank r's stream is r golden-ratio strides (splitmix64's) from
+  // rank 0's, which is the single process's.
+  graph.seed_dropout((options.seed ^ 0xd1b54a32d192ed03ull) + shard.rank * 0x9e3779b97f4a7c15ull);
+  Minibatches<T> batches(graph.plan(), data, options.shuffle ? shard.part(batch).second : 0);
   std::optional<Minibatches<T>> validation_batches;
   if (validation != nullptr) validation_batches.emplace(graph.plan(), *validation, 0);
   const std::optional<std::size_t> scored = accuracy_output(graph.plan());
@@ -246,36 +308,59 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
         return result;
       }
       const std::size_t count = std::min(batch, n - first);
-      const Batch<T> b = options.shuffle ? batches.gather(order.data() + first, count)
-                                         : batches.slice(first, count);
+      const auto [offset, mine] = shard.part(count);
+      const std::size_t* ids = options.shuffle ? order.data() + first : nullptr;
+      const Batch<T> b = ids != nullptr ? batches.gather(ids + offset, mine)
+                                        : batches.slice(first + offset, mine);
       double J;
       try {
         // A step changes nothing unless its loss, its gradient and every new parameter and
         // state value are finite: the model always holds the last finite step's.
-        J = step_on_batch(graph, b, optimizer, Checks::off);
+        if (hook == nullptr) {
+          J = step_on_batch(graph, b, optimizer, Checks::off);
+        } else {
+          const double whole = weight_of(data.sample_weights, ids, first, count);
+          const double share = whole > 0 ? batch_weight(b) / whole : 0.0;
+          J = shard_step(graph, mine > 0 ? &b : nullptr, share, optimizer, *hook);
+        }
       } catch (const NonFiniteError& e) {
         throw TrainingDiverged(diverged_at(epoch, first / batch + 1, first, e.what()), result);
       }
-      train.add(graph, b, J, scored);
+      if (mine > 0) train.add(graph, b, J, scored);
     }
 
+    Tally held_out(validation_weight);
+    if (validation_batches) {
+      // This shard's part of the validation data, in chunks.
+      const auto [start, mine] = shard.part(Graph<T>::samples(*validation));
+      const std::size_t chunk = std::max<std::size_t>(batch, 256);
+      for (std::size_t first = start; first < start + mine; first += chunk) {
+        const Batch<T> b = validation_batches->slice(first, std::min(chunk, start + mine - first));
+        held_out.add(graph, b, graph.evaluate(b, Checks::off), scored);
+      }
+    }
+    double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    if (hook != nullptr) {
+      // The whole run's sums, and rank 0's wall time, on every process.
+      double sums[2 * Tally::fields + 1];
+      train.put(sums);
+      held_out.put(sums + Tally::fields);
+      sums[2 * Tally::fields] = shard.rank == 0 ? seconds : 0.0;
+      hook->epoch_sums({sums, std::size(sums)});
+      train.take(sums);
+      held_out.take(sums + Tally::fields);
+      seconds = sums[2 * Tally::fields];
+    }
     EpochRecord record;
     record.epoch = epoch;
     record.loss = train.mean_loss();
     record.accuracy = train.accuracy(scored);
     record.lr = optimizer.lr();
     if (validation_batches) {
-      Tally held_out(validation_weight);
-      const std::size_t n_val = Graph<T>::samples(*validation);
-      const std::size_t chunk = std::max<std::size_t>(batch, 256);
-      for (std::size_t first = 0; first < n_val; first += chunk) {
-        const Batch<T> b = validation_batches->slice(first, std::min(chunk, n_val - first));
-        held_out.add(graph, b, graph.evaluate(b, Checks::off), scored);
-      }
       record.val_loss = held_out.mean_loss();
       record.val_accuracy = held_out.accuracy(scored);
     }
-    record.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    record.seconds = seconds;
     result.epochs.push_back(record);
 
     const double monitored = record.val_loss.value_or(record.loss);
@@ -291,7 +376,10 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
         result.stopped = StopReason::early_stopping;
       }
     }
-    if (on_epoch && !on_epoch(record) && result.stopped == StopReason::completed) {
+    double stop_votes = on_epoch && !on_epoch(record) ? 1.0 : 0.0;
+    // A callback that stops one process stops all.
+    if (hook != nullptr) hook->epoch_sums({&stop_votes, 1});
+    if (stop_votes > 0 && result.stopped == StopReason::completed) {
       result.stopped = StopReason::callback;
     }
     if (result.stopped != StopReason::completed) break;

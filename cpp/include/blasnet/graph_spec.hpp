@@ -48,6 +48,22 @@ struct GraphSpec {
   std::vector<OutputSpec> outputs;
 };
 
+// Whether two specs declare the same graph, field by field.
+inline bool operator==(const InputSpec& a, const InputSpec& b) {
+  return a.name == b.name && a.dim == b.dim;
+}
+inline bool operator==(const NodeSpec& a, const NodeSpec& b) {
+  return a.name == b.name && a.inputs == b.inputs && a.units == b.units &&
+         a.activation == b.activation && a.share == b.share && a.transpose == b.transpose &&
+         a.dropout == b.dropout;
+}
+inline bool operator==(const OutputSpec& a, const OutputSpec& b) {
+  return a.node == b.node && a.loss == b.loss && a.weight == b.weight && a.target == b.target;
+}
+inline bool operator==(const GraphSpec& a, const GraphSpec& b) {
+  return a.inputs == b.inputs && a.nodes == b.nodes && a.outputs == b.outputs;
+}
+
 // The classical stack of the note's Figure 3 as a graph: input "x", layers in order (unnamed
 // ones named by their index), one output on the last layer with the given loss.
 GraphSpec chain_spec(std::size_t input_dim, const std::vector<DenseSpec>& layers,

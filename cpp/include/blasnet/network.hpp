@@ -13,6 +13,11 @@
 
 namespace blasnet {
 
+// The graph of a Network over input_dim features: chain_spec's stack, its output's loss mse
+// until a call sets one. Throws std::invalid_argument for no layer, an input_dim of 0 or a
+// layer name used twice.
+GraphSpec network_spec(std::size_t input_dim, const std::vector<DenseSpec>& layers);
+
 template <typename T>
 class Network {
  public:

@@ -6,11 +6,13 @@
 // step. train_step and fit hold the optimizer while they run (optimizers.hpp): another
 // thread's use of it waits, and two runs that share one optimizer take turns.
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "blasnet/graph.hpp"
@@ -29,6 +31,45 @@ struct EarlyStopping {
   bool restore_best = true;  // end with the weights of the best epoch
 };
 
+// The rows of every global batch that one process of a data-parallel run computes:
+// contiguous, near-equal parts in rank order, the first (count % size) ranks one sample
+// larger, empty for the last ranks when a batch has fewer samples than there are ranks.
+struct RowShard {
+  std::size_t rank = 0;
+  std::size_t size = 1;
+
+  // The first sample and the count of this shard's part of a batch of count samples.
+  std::pair<std::size_t, std::size_t> part(std::size_t count) const {
+    const std::size_t base = count / size, extra = count % size;
+    return {rank * base + std::min(rank, extra), base + (rank < extra ? 1 : 0)};
+  }
+};
+
+// What fit calls at fixed points of every epoch, so that a data-parallel run is this one
+// loop: every process of the run calls each function at the same points with buffers of the
+// same size, and an MPI program implements both with MPI_Allreduce(MPI_IN_PLACE, data, size,
+// MPI_FLOAT or MPI_DOUBLE, MPI_SUM, comm). The defaults change nothing (one process).
+//
+// The note's reason it works: backpropagation is linear, so for J = Σ_r (n_r/n)·J_r over the
+// shards of a batch of n samples, "we only need to sum over these partial derivatives".
+class TrainingHook {
+ public:
+  virtual ~TrainingHook() = default;
+  // After each batch's backward pass, before the update: the flat gradient buffer (in the
+  // order of Graph::parameters()), which the optimizer then applies as it stands. With a
+  // shard it holds dJ_r/dΘ of this process's rows times their share n_r/n of the batch (with
+  // sample weights, their share of the batch's weight), and must become the sum over the
+  // processes. A process whose own gradient was NaN or infinite passes NaNs, so that every
+  // process refuses the step alike.
+  virtual void gradient(Span<float> g) { (void)g; }
+  virtual void gradient(Span<double> g) { (void)g; }
+  // After each epoch: this process's running sums of the epoch (its loss, weight, right
+  // answers and samples, in training and in validation, and whether its epoch callback asked
+  // to stop), to become their sums over the processes, so that every process records the
+  // same epoch and takes the same decisions.
+  virtual void epoch_sums(Span<double> sums) { (void)sums; }
+};
+
 struct FitOptions {
   // FitOptions{epochs, batch_size, shuffle, seed}; the rest is set by name.
   FitOptions(std::size_t epochs_ = 1, std::size_t batch_size_ = 32, bool shuffle_ = true,
@@ -42,6 +83,15 @@ struct FitOptions {
   std::optional<EarlyStopping> early_stopping;
   Schedule* schedule = nullptr;             // sets the rate before each epoch
   const std::atomic<bool>* stop = nullptr;  // read before every step: set it to stop there
+  // Data-parallel training: this process computes the rows `shard` of every global batch of
+  // batch_size samples (and of the validation data), drawn in the order a single process
+  // draws, and the hook sums gradients and epoch sums over the processes. Every process calls
+  // fit with the same data, options and starting parameters and optimizer state (broadcast
+  // them first), and ends with the same parameters and records, equal to a single process's
+  // fit to rounding. Dropout masks come from a stream of each rank's own (rank 0's is the
+  // single process's). A shard of more than one process needs a hook.
+  RowShard shard;
+  TrainingHook* hook = nullptr;
 };
 
 // What one epoch did.
