@@ -4,11 +4,10 @@ find_package(pybind11 CONFIG REQUIRED)
 pybind11_add_module(_core
   python/bindings/module.cpp
   python/bindings/bind_blas.cpp
-  python/bindings/bind_distributed.cpp
   python/bindings/bind_graph.cpp
+  python/bindings/bind_graph_spec.cpp
   python/bindings/bind_layers.cpp
   python/bindings/bind_model_file.cpp
-  python/bindings/bind_network.cpp
   python/bindings/bind_optimizers.cpp
   python/bindings/bind_perceptron.cpp
   python/bindings/bind_schedules.cpp

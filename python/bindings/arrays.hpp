@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 namespace blasnet::python {
 
@@ -20,11 +21,13 @@ namespace py = pybind11;
 template <typename T>
 using CArray = py::array_t<T, py::array::c_style>;
 
-// Raised for an argument the core cannot read in place; the Python package converts it once
-// and calls again, so the common case pays for no conversion code at all.
-struct NotCanonical : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+// An argument the core cannot read in place. The Python package converts every array to the
+// layout below before it calls (blasnet/_convert.py, as_samples), so this is a TypeError for
+// a direct caller of _core only, never a retry.
+[[noreturn]] inline void not_in_place(const char* what) {
+  throw py::type_error(std::string("_core takes arrays as blasnet._convert.as_samples makes "
+                                   "them; got ") + what);
+}
 
 // Whether h is a C-contiguous ndarray of element type E with ndim dimensions.
 template <typename E>
@@ -38,10 +41,10 @@ bool is_canonical(py::handle h, int ndim) {
 template <typename T>
 MatrixView<const T> as_columns(py::handle h) {
   constexpr auto item = static_cast<py::ssize_t>(sizeof(T));
-  if (!py::array_t<T>::check_(h)) throw NotCanonical("not an array of the dtype");
+  if (!py::array_t<T>::check_(h)) not_in_place("an array of another dtype");
   const auto* a = py::detail::array_proxy(h.ptr());
   if (a->nd != 2 || (a->flags & py::detail::npy_api::NPY_ARRAY_ALIGNED_) == 0) {
-    throw NotCanonical("not an aligned 2-D array");
+    not_in_place("an unaligned or not 2-D array");
   }
   const py::ssize_t n = a->dimensions[0];
   const py::ssize_t d = a->dimensions[1];
@@ -52,7 +55,7 @@ MatrixView<const T> as_columns(py::handle h) {
   const py::ssize_t feature_stride = d > 1 ? a->strides[1] : item;
   const py::ssize_t sample_stride = n > 1 ? a->strides[0] : std::max<py::ssize_t>(d, 1) * item;
   if (feature_stride != item || sample_stride % item != 0 || sample_stride < d * item) {
-    throw NotCanonical("rows are not evenly spaced runs of adjacent values");
+    not_in_place("rows that are not evenly spaced runs of adjacent values");
   }
   return {reinterpret_cast<const T*>(a->data), static_cast<std::size_t>(d),
           static_cast<std::size_t>(n), static_cast<std::size_t>(sample_stride / item)};
@@ -75,7 +78,7 @@ Targets<T> as_targets(py::handle h, Loss loss) {
 template <typename T>
 const T* as_weights(py::handle h) {
   if (h.is_none()) return nullptr;
-  if (!is_canonical<T>(h, 1)) throw NotCanonical("sample weights are not a 1-D array of the dtype");
+  if (!is_canonical<T>(h, 1)) not_in_place("sample weights that are not a C-contiguous 1-D array of the dtype");
   return reinterpret_cast<const T*>(py::detail::array_proxy(h.ptr())->data);
 }
 

@@ -7,7 +7,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <tuple>
+#include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "arrays.hpp"
@@ -20,23 +21,15 @@ namespace py = pybind11;
 namespace blasnet::python {
 namespace {
 
-using InputTuple = std::tuple<std::string, std::size_t>;
-using NodeTuple = std::tuple<std::string, std::vector<std::string>, std::size_t, std::string,
-                             std::string, bool, double>;
-using OutputTuple = std::tuple<std::string, std::string, double, std::string>;
-
-GraphSpec to_spec(const std::vector<InputTuple>& inputs, const std::vector<NodeTuple>& nodes,
-                  const std::vector<OutputTuple>& outputs) {
-  GraphSpec spec;
-  for (const auto& [name, dim] : inputs) spec.inputs.push_back({name, dim});
-  for (const auto& [name, from, units, activation, share, transpose, dropout] : nodes) {
-    spec.nodes.push_back({name, from, units, parse_activation(activation), share, transpose,
-                          dropout});
+// The loss of a call: for a one-output graph (a Sequential) the call may name it, and it
+// stays the output's loss afterwards, as Network's calls set it.
+std::optional<Loss> call_loss(const GraphPlan& plan, const std::optional<std::string>& loss) {
+  if (!loss) return std::nullopt;
+  if (plan.outputs.size() != 1) {
+    throw std::invalid_argument("loss= is for a graph of one output; this one has " +
+                                std::to_string(plan.outputs.size()));
   }
-  for (const auto& [node, loss, weight, target] : outputs) {
-    spec.outputs.push_back({node, parse_loss(loss), weight, target});
-  }
-  return spec;
+  return parse_loss(*loss);
 }
 
 // The batch of a call, viewed in place: one array per input, one target per output (None
@@ -48,11 +41,12 @@ struct BatchViews {
   const T* sample_weights = nullptr;
 
   BatchViews(const GraphPlan& plan, const py::list& X, const py::list& targets_,
-             py::handle weights = py::none()) {
+             py::handle weights = py::none(), std::optional<Loss> loss = std::nullopt) {
     for (py::handle x : X) inputs.push_back(as_columns<T>(x));
     for (std::size_t o = 0; o < plan.outputs.size() && o < targets_.size(); ++o) {
+      const Loss read_as = loss.value_or(plan.outputs[o].loss);
       targets.push_back(plan.outputs[o].target_input ? Targets<T>{}
-                                                     : as_targets<T>(targets_[o], plan.outputs[o].loss));
+                                                     : as_targets<T>(targets_[o], read_as));
     }
     sample_weights = as_weights<T>(weights);
   }
@@ -65,59 +59,24 @@ template <typename T>
 void bind_graph_type(py::module_& m, const char* name) {
   using Shared = Guarded<Graph<T>>;
   py::class_<Shared>(m, name)
-      .def(py::init([](const std::vector<InputTuple>& inputs, const std::vector<NodeTuple>& nodes,
-                       const std::vector<OutputTuple>& outputs, std::uint64_t seed) {
-             return std::make_unique<Shared>(to_spec(inputs, nodes, outputs), seed);
+      .def(py::init([](const GraphSpec& spec, std::uint64_t seed) {
+             return std::make_unique<Shared>(spec, seed);
            }),
-           py::arg("inputs"), py::arg("nodes"), py::arg("outputs"), py::arg("seed"))
-      .def(py::init([](const std::vector<InputTuple>& inputs, const std::vector<NodeTuple>& nodes,
-                       const std::vector<OutputTuple>& outputs, Shared& owner) {
-             return std::make_unique<Shared>(ShareLock{owner.lock},
-                                             GraphPlan::build(to_spec(inputs, nodes, outputs)),
+           py::arg("spec"), py::arg("seed"))
+      .def(py::init([](const GraphSpec& spec, Shared& owner) {
+             return std::make_unique<Shared>(ShareLock{owner.lock}, GraphPlan::build(spec),
                                              owner.model.parameters(), owner.model.gradients());
            }),
            // A graph over the buffers of `owner`, which it keeps alive, and under its lock.
-           py::arg("inputs"), py::arg("nodes"), py::arg("outputs"), py::arg("owner"),
-           py::keep_alive<1, 5>())
-      .def_property_readonly("inputs",
-                             [](const Shared& s) {
-                               py::list out;
-                               for (const InputSpec& in : s.model.plan().inputs) {
-                                 out.append(py::make_tuple(in.name, in.dim));
-                               }
-                               return out;
-                             })
+           py::arg("spec"), py::arg("owner"), py::keep_alive<1, 3>())
+      .def_property_readonly("spec", [](const Shared& s) { return s.model.plan().spec; },
+                             "The declarations the graph was built from.")
+      .def_property_readonly("inputs", [](const Shared& s) { return s.model.plan().inputs; })
+      .def_property_readonly("nodes", [](const Shared& s) { return planned_nodes(s.model.plan()); },
+                             "The dense nodes in the order the forward pass runs them.")
       .def_property_readonly("outputs",
-                             [](const Shared& s) {
-                               const GraphPlan& plan = s.model.plan();
-                               py::list out;
-                               for (const PlannedOutput& o : plan.outputs) {
-                                 py::object target = py::none();
-                                 if (o.target_input) target = py::str(plan.inputs[*o.target_input].name);
-                                 out.append(py::make_tuple(plan.nodes[o.node].name, plan.nodes[o.node].units,
-                                                           std::string(loss_name(o.loss)), o.weight,
-                                                           target));
-                               }
-                               return out;
-                             })
-      .def_property_readonly("nodes",
-                             [](const Shared& s) {
-                               const GraphPlan& plan = s.model.plan();
-                               py::list out;
-                               for (const PlannedNode& node : plan.nodes) {
-                                 py::list from;
-                                 for (const PlannedSource& src : node.sources) {
-                                   from.append(src.is_input ? plan.inputs[src.index].name
-                                                            : plan.nodes[src.index].name);
-                                 }
-                                 out.append(py::make_tuple(
-                                     node.name, from, node.n_in(), node.units,
-                                     std::string(activation_name(node.activation))));
-                               }
-                               return out;
-                             })
-      .def("parameter_info",
-           [](const Shared& s) { return parameter_info_list(s.model.parameter_info()); })
+                             [](const Shared& s) { return planned_outputs(s.model.plan()); })
+      .def("parameter_info", [](const Shared& s) { return s.model.parameter_info(); })
       .def("parameter_buffer",
            [](py::object self) { return buffer_view(self.cast<Shared&>().model.parameters(), self); })
       .def("gradient_buffer",
@@ -168,45 +127,67 @@ void bind_graph_type(py::module_& m, const char* name) {
            },
            py::arg("inputs"))
       .def("evaluate",
-           [](Shared& s, const py::list& X, const py::list& targets, py::handle sample_weight) {
-             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight);
+           [](Shared& s, const py::list& X, const py::list& targets, py::handle sample_weight,
+              const std::optional<std::string>& loss) {
+             const std::optional<Loss> set = call_loss(s.model.plan(), loss);
+             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight, set);
              py::gil_scoped_release release;
              Lock lock(s.busy);
+             if (set) s.model.set_loss(0, *set);
              return s.model.evaluate(views.batch());
            },
-           py::arg("inputs"), py::arg("targets"), py::arg("sample_weight") = py::none())
+           py::arg("inputs"), py::arg("targets"), py::arg("sample_weight") = py::none(),
+           py::arg("loss") = py::none())
       .def("backward",
-           [](Shared& s, const py::list& X, const py::list& targets, py::handle sample_weight) {
-             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight);
+           [](Shared& s, const py::list& X, const py::list& targets, py::handle sample_weight,
+              const std::optional<std::string>& loss) {
+             const std::optional<Loss> set = call_loss(s.model.plan(), loss);
+             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight, set);
              py::gil_scoped_release release;
              Lock lock(s.busy);
+             if (set) s.model.set_loss(0, *set);
              return s.model.backward(views.batch());
            },
-           py::arg("inputs"), py::arg("targets"), py::arg("sample_weight") = py::none())
+           py::arg("inputs"), py::arg("targets"), py::arg("sample_weight") = py::none(),
+           py::arg("loss") = py::none())
       .def("train_step",
            [](Shared& s, const py::list& X, const py::list& targets, Optimizer& optimizer,
-              py::handle sample_weight) {
-             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight);
+              py::handle sample_weight, const std::optional<std::string>& loss) {
+             const std::optional<Loss> set = call_loss(s.model.plan(), loss);
+             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight, set);
              py::gil_scoped_release release;
              Lock lock(s.busy);
+             if (set) s.model.set_loss(0, *set);
              return train_step(s.model, views.batch(), optimizer);
            },
            py::arg("inputs"), py::arg("targets"), py::arg("optimizer"),
-           py::arg("sample_weight") = py::none())
+           py::arg("sample_weight") = py::none(), py::arg("loss") = py::none())
       .def("fit",
            // Returns run_fit's dict: the epochs' records and why training stopped.
-           [](Shared& s, const py::list& X, const py::list& targets, Optimizer& optimizer,
+           [](py::object self, const py::list& X, const py::list& targets, Optimizer& optimizer,
               std::size_t epochs, std::size_t batch_size, bool shuffle, std::uint64_t seed,
               py::handle sample_weight, const std::optional<py::list>& X_val,
               const std::optional<py::list>& targets_val, std::optional<std::size_t> patience,
-              double min_delta, bool restore_best, Schedule* schedule, const py::object& on_epoch) {
-             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight);
+              double min_delta, bool restore_best, Schedule* schedule, const py::object& on_epoch,
+              const std::optional<std::string>& loss,
+              const std::optional<std::pair<std::size_t, std::size_t>>& shard,
+              const py::object& hook) {
+             Shared& s = self.cast<Shared&>();
+             const std::optional<Loss> set = call_loss(s.model.plan(), loss);
+             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight, set);
              std::optional<BatchViews<T>> validation;
-             if (X_val) validation.emplace(s.model.plan(), *X_val, targets_val.value_or(py::list()));
-             const FitOptions options = fit_options(epochs, batch_size, shuffle, seed, patience,
-                                                    min_delta, restore_best, schedule);
+             if (X_val) {
+               validation.emplace(s.model.plan(), *X_val, targets_val.value_or(py::list()),
+                                  py::none(), set);
+             }
+             FitOptions options = fit_options(epochs, batch_size, shuffle, seed, patience,
+                                              min_delta, restore_best, schedule);
+             if (shard) options.shard = {shard->first, shard->second};
+             std::optional<PythonHook> python_hook;
+             if (!hook.is_none()) options.hook = &python_hook.emplace(hook, self);
              return run_fit(options, on_epoch, [&](const FitOptions& o, const EpochCallback& cb) {
                Lock lock(s.busy);
+               if (set) s.model.set_loss(0, *set);
                const Batch<T> held_out = validation ? validation->batch() : Batch<T>{};
                return fit(s.model, views.batch(), optimizer, o, validation ? &held_out : nullptr,
                           cb);
@@ -217,12 +198,33 @@ void bind_graph_type(py::module_& m, const char* name) {
            py::arg("sample_weight") = py::none(), py::arg("X_val") = py::none(),
            py::arg("targets_val") = py::none(), py::arg("patience") = py::none(),
            py::arg("min_delta") = 0.0, py::arg("restore_best") = true,
-           py::arg("schedule") = nullptr, py::arg("on_epoch") = py::none());
+           py::arg("schedule") = nullptr, py::arg("on_epoch") = py::none(),
+           py::arg("loss") = py::none(), py::arg("shard") = py::none(),
+           py::arg("hook") = py::none(),
+           "Epochs of minibatch training in C++ (training.hpp). With shard=(rank, size) and a\n"
+           "hook, one process of a data-parallel run: hook.gradient(g) gets the flat gradient\n"
+           "buffer after each backward pass and hook.epoch_sums(a) each epoch's sums, and each\n"
+           "must replace its array's values in place by their sums over the processes.");
 }
 
 }  // namespace
 
 void bind_graph(py::module_& m) {
+  py::register_exception<NonFiniteError>(m, "NonFiniteError", PyExc_FloatingPointError)
+      .attr("__doc__") = R"doc(A NaN or infinite loss or gradient, or an update that would make a parameter or the optimizer's state NaN or infinite; the step changed neither.
+
+A FloatingPointError.
+
+Examples
+--------
+>>> import blasnet as bn
+>>> net = bn.Sequential([bn.Dense(1)], input_dim=1, seed=0)
+>>> try:
+...     net.fit([[1.0], [2.0]], [[1e200], [-1e200]], loss="mse", optimizer=bn.SGD(lr=1.0))
+... except bn.NonFiniteError as error:
+...     print(error)
+training stopped at epoch 0, step 1 (the batch from sample 0): the loss of output '0' is inf; no parameter was changed; the parameters and the optimizer's state are those fit started with
+)doc";
   bind_graph_type<double>(m, "GraphF64");
   bind_graph_type<float>(m, "GraphF32");
 }

@@ -17,32 +17,8 @@ namespace py = pybind11;
 namespace blasnet::python {
 namespace {
 
-// The spec as the GraphF64/GraphF32 constructor takes it: (inputs, nodes, outputs).
-py::tuple spec_tuple(const GraphSpec& spec) {
-  py::list inputs, nodes, outputs;
-  for (const InputSpec& in : spec.inputs) inputs.append(py::make_tuple(in.name, in.dim));
-  for (const NodeSpec& node : spec.nodes) {
-    nodes.append(py::make_tuple(node.name, node.inputs, node.units,
-                                std::string(activation_name(node.activation)), node.share,
-                                node.transpose, node.dropout));
-  }
-  for (const OutputSpec& out : spec.outputs) {
-    outputs.append(py::make_tuple(out.node, std::string(loss_name(out.loss)), out.weight,
-                                  out.target));
-  }
-  return py::make_tuple(inputs, nodes, outputs);
-}
-
 template <typename T>
 void bind_savers(py::module_& m) {
-  m.def("save_network",
-        [](Guarded<Network<T>>& s, const std::string& path, const Optimizer* optimizer,
-           const std::string& extra) {
-          py::gil_scoped_release release;
-          Lock lock(s.busy);
-          save(path, s.model, optimizer, extra);
-        },
-        py::arg("network"), py::arg("path"), py::arg("optimizer"), py::arg("extra"));
   m.def("save_graph",
         [](Guarded<Graph<T>>& s, const std::string& path, const std::string& kind,
            const Optimizer* optimizer, const std::string& extra) {
@@ -54,21 +30,34 @@ void bind_savers(py::module_& m) {
         py::arg("extra"));
 }
 
-// The loaded graph as the Python class its kind needs: a network for "sequential", a graph
-// for everything else.
-// A "sequential" file whose graph is no chain is a bad file, refused as load_network does.
+// The loaded graph, held as every Python model holds its core. A "sequential" file whose
+// graph is no chain is a bad file, refused as load_network refuses it.
 template <typename T>
 py::object wrap(Graph<T>&& graph, const std::string& kind, const std::string& path) {
   if (kind == "sequential") {
-    std::optional<Network<T>> net;
     try {
-      net.emplace(std::move(graph));
+      Network<T> chain(std::move(graph));
+      return py::cast(std::make_unique<Guarded<Graph<T>>>(std::move(chain.graph())));
     } catch (const std::invalid_argument& e) {
       throw ModelFileError(path, e.what());
     }
-    return py::cast(std::make_unique<Guarded<Network<T>>>(std::move(*net)));
   }
   return py::cast(std::make_unique<Guarded<Graph<T>>>(std::move(graph)));
+}
+
+// What load_model returns: the file's parts, and its graph as its kind's model holds it.
+py::dict loaded_dict(LoadedModel&& loaded, const std::string& label) {
+  const ModelFile& file = loaded.file;
+  py::dict out;
+  out["kind"] = file.kind;
+  out["dtype"] = file.dtype;
+  out["extra"] = file.extra;
+  out["spec"] = file.spec;
+  out["optimizer"] = file.optimizer ? py::cast(make_optimizer(*file.optimizer))
+                                    : py::object(py::none());
+  out["core"] = std::visit([&](auto& graph) { return wrap(std::move(graph), file.kind, label); },
+                           loaded.graph);
+  return out;
 }
 
 }  // namespace
@@ -98,20 +87,22 @@ model file 'missing.safetensors': cannot open it: No such file or directory
           py::gil_scoped_release release;
           loaded.emplace(load(path));
         }
-        const ModelFile& file = loaded->file;
-        py::dict out;
-        out["kind"] = file.kind;
-        out["dtype"] = file.dtype;
-        out["extra"] = file.extra;
-        out["spec"] = spec_tuple(file.spec);
-        out["optimizer"] = file.optimizer ? py::cast(make_optimizer(*file.optimizer))
-                                          : py::object(py::none());
-        out["core"] = std::visit([&](auto& graph) { return wrap(std::move(graph), file.kind, path); },
-                                 loaded->graph);
-        return out;
+        return loaded_dict(std::move(*loaded), path);
       },
       py::arg("path"),
       "Reads and checks a model file: {kind, dtype, extra, spec, optimizer, core}.");
+  m.def(
+      "load_model_bytes",
+      [](const py::bytes& data) {
+        const std::string_view bytes = data;  // data, alive and immutable, outlives the call
+        std::optional<LoadedModel> loaded;
+        {
+          py::gil_scoped_release release;
+          loaded.emplace(load_from_memory(bytes.data(), bytes.size(), "model bytes"));
+        }
+        return loaded_dict(std::move(*loaded), "model bytes");
+      },
+      py::arg("data"), "The same for the bytes of a model file.");
   m.def(
       "write_atomically",
       [](const std::string& path, const py::bytes& data) {

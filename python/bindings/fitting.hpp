@@ -5,6 +5,7 @@
 
 #include <Python.h>
 #include <blasnet/training.hpp>
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
@@ -13,6 +14,9 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
+
+#include "arrays.hpp"
 
 namespace blasnet::python {
 
@@ -74,6 +78,34 @@ class StopOnInterrupt {
   static inline bool installed_ = false;
   std::size_t level_ = 0;
   std::atomic<bool>* flag_ = nullptr;
+};
+
+// A TrainingHook whose gradient(g) and epoch_sums(a) are methods of a Python object (the MPI
+// glue of blasnet.distributed): each call takes the GIL, hands NumPy arrays that Python sums in
+// place over the processes, and lets any exception it raises end the fit.
+class PythonHook : public TrainingHook {
+ public:
+  PythonHook(py::object hook, py::object graph) : hook_(std::move(hook)), graph_(std::move(graph)) {}
+
+  void gradient(Span<float> g) override { gradient_of(g); }
+  void gradient(Span<double> g) override { gradient_of(g); }
+  void epoch_sums(Span<double> sums) override {
+    py::gil_scoped_acquire acquire;
+    py::array_t<double> values(static_cast<py::ssize_t>(sums.size), sums.data);
+    hook_.attr("epoch_sums")(values);
+    std::copy(values.data(), values.data() + sums.size, sums.data);
+  }
+
+ private:
+  // The gradient buffer itself, viewed once: its place does not change during a fit.
+  template <typename T>
+  void gradient_of(Span<T> g) {
+    py::gil_scoped_acquire acquire;
+    if (!view_) view_ = buffer_view(g, graph_);
+    hook_.attr("gradient")(view_);
+  }
+
+  py::object hook_, graph_, view_;
 };
 
 inline py::object optional_float(const std::optional<double>& v) {

@@ -7,9 +7,8 @@ PYBIND11_MODULE(_core, m) {
   blasnet::python::bind_layers(m);
   blasnet::python::bind_optimizers(m);
   blasnet::python::bind_schedules(m);
-  blasnet::python::bind_network(m);
+  blasnet::python::bind_graph_spec(m);
   blasnet::python::bind_graph(m);
   blasnet::python::bind_model_file(m);
   blasnet::python::bind_perceptron(m);
-  blasnet::python::bind_distributed(m);
 }

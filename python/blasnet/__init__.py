@@ -52,13 +52,11 @@ from ._core import (
     get_num_threads,
     set_num_threads,
 )
-from . import datasets, distributed, schedules
-from .graph import Graph, Node
+# distributed and onnx_export provide fit(comm=) and to_onnx to the models (services.py).
+from . import datasets, distributed, onnx_export, schedules
 from .history import EpochRecord, History
-from .io import ModelFileError, load
-from .perceptron import Perceptron
-from .rnn import RNN
-from .sequential import Sequential
+from .loading import ModelFileError, load
+from .models import RNN, Graph, Node, Perceptron, Sequential
 from .training import EarlyStopping, NonFiniteError
 
 __all__ = [

@@ -8,12 +8,8 @@ from typing import Any
 import numpy as np
 
 
-def named_views(
-    flat: np.ndarray[Any, Any], info: Sequence[tuple[str, int, tuple[int, ...]]]
-) -> dict[str, np.ndarray[Any, Any]]:
-    """``{name: view}`` for each ``(name, offset, shape)`` block of ``flat``, without copying:
-    ``W`` blocks as (n_out, n_in), ``b`` blocks as (n_out,)."""
-    return {
-        name: flat[offset : offset + int(np.prod(shape))].reshape(shape)
-        for name, offset, shape in info
-    }
+def named_views(flat: np.ndarray[Any, Any], info: Sequence[Any]) -> dict[str, np.ndarray[Any, Any]]:
+    """``{name: view}`` for each block of ``flat`` the core's ``ParameterInfo`` records place
+    (``name``, ``offset``, ``size``, ``shape``), without copying: ``W`` blocks as (n_out, n_in),
+    ``b`` blocks as (n_out,)."""
+    return {p.name: flat[p.offset : p.offset + p.size].reshape(p.shape) for p in info}

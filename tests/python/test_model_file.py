@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import blasnet as bn
+from blasnet import _core
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BAD = DATA / "bad_models"
@@ -568,7 +569,7 @@ def test_perceptron_file_that_is_not_one_is_refused(tmp_path: Path) -> None:
     g.output(g.dense(g.dense(g.input("x", 2), 2, name="h"), 1, activation="step",
                      name="perceptron"), "mse")
     path = tmp_path / "p.safetensors"
-    g._save(path, "perceptron", None, {"seed": 0, "lr": 1.0})
+    _core.save_graph(g.core, str(path), "perceptron", None, '{"seed": 0, "lr": 1.0}')
     with pytest.raises(bn.ModelFileError, match="one node 'perceptron' of step units"):
         bn.load(path)
     bn.Perceptron(n_features=2).save(path)

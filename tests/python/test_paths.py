@@ -76,7 +76,7 @@ def test_the_core_refuses_a_nul_byte_too(tmp_path: Path) -> None:
     with pytest.raises(bn.ModelFileError, match=r"fresh\\x00\.safetensors': the path holds a NUL"):
         _core.load_model(path)
     with pytest.raises(bn.ModelFileError, match="the path holds a NUL byte"):
-        _core.save_network(net._net, path, None, "{}")
+        _core.save_graph(net.core, path, "sequential", None, "{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh"]
 
 

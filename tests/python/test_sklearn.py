@@ -133,27 +133,20 @@ def test_scores_match_scikit_learn_on_the_same_data_and_settings(solver: str) ->
         assert abs(mine - reference) < 0.015, (ours.__name__, mine, reference)
 
 
-def test_unpickling_checks_the_sizes_against_the_arrays_before_building() -> None:
+def test_unpickling_goes_through_the_model_file_checks() -> None:
+    """The estimators' networks pickle as model files (one serialization path), so a pickle
+    is checked as blasnet.load checks a file before anything is built from it."""
     import pickle
 
     X, y = bn.datasets.cake(n_samples=40, spread=0.3, seed=0)
     reg = bsk.MLPRegressor(hidden_layer_sizes=(3,), max_iter=2).fit(X, y.astype(float))
     assert np.array_equal(pickle.loads(pickle.dumps(reg)).predict(X), reg.predict(X))
-    state = reg.__getstate__()
-    input_dim, layers, params = state["_pickled_network"]
-    # A layer claiming 2^40 units: refused before a network of that size is built.
-    name, n_in, _, act = layers[0]
-    huge = dict(state, _pickled_network=(input_dim, [(name, n_in, 2**40, act)] + layers[1:], params))
-    with pytest.raises(ValueError, match="reads 3 inputs, the layer below gives 1099511627776"):
-        bsk.MLPRegressor().__setstate__(huge)
-    wide = dict(state, _pickled_network=(input_dim, [(name, n_in, 2**40, act)], params))
-    with pytest.raises(ValueError, match="parameters .* its layers need"):
-        bsk.MLPRegressor().__setstate__(wide)
-
     clf = bsk.Perceptron(max_iter=2).fit(X, y)
-    state = clf.__getstate__()
-    n_features, n_outputs, W, b = state["_pickled_perceptron"]
-    bad = dict(state, _pickled_perceptron=(2**40, n_outputs, W, b))
-    with pytest.raises(ValueError, match=r"parameter 'W' has shape \(1, 2\), its layers need "
-                                         r"\(1, 1099511627776\)"):
-        bsk.Perceptron().__setstate__(bad)
+    assert np.array_equal(pickle.loads(pickle.dumps(clf)).predict(X), clf.predict(X))
+    for model in (reg.network_, clf.perceptron_):
+        rebuild, (data,) = model.__reduce__()
+        with pytest.raises(bn.ModelFileError, match="model bytes"):
+            rebuild(data[: len(data) // 2])
+        header_claims_more = (2**40).to_bytes(8, "little") + data[8:]
+        with pytest.raises(bn.ModelFileError, match="model bytes"):
+            rebuild(header_claims_more)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from .. import _core
-from ..sequential import Sequential
+from ..models import Sequential
 from .configs import Config
 from .data import Problem
 from .implementations import Trainer

@@ -4,33 +4,23 @@ exists"."""
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Union
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 import numpy as np
 import numpy.typing as npt
 
-from . import _core
-from ._convert import as_count, as_dtype, as_samples, as_seed, as_targets
-from ._paths import checked_path
-from ._views import named_views
-from .history import History
-from .training import (
-    Callback,
-    EarlyStopping,
-    as_sample_weight,
-    class_weight_samples,
-    combine_weights,
-    early_stopping_args,
-    hold_out,
-    run,
-)
+from .. import _core
+from .._convert import as_count
+from ..history import History
+from .model import FitOptions, Model, ModelFileError
 
 
 class Node:
@@ -66,12 +56,12 @@ class Node:
     def W(self) -> np.ndarray[Any, Any]:
         """The weights this dense node applies, (units, n_in): a writable view, of another
         node's ``W`` when it shares one (transposed when it shares transposed)."""
-        return self._graph._weight_of(self.name)
+        return self._graph.weight_of(self.name)
 
     @property
     def b(self) -> np.ndarray[Any, Any]:
         """The bias this dense node adds, (units,): a writable view, shared like ``W``."""
-        return self._graph._bias_of(self.name)
+        return self._graph.bias_of(self.name)
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, units={self.units})"
@@ -84,23 +74,23 @@ NodeRef = Union[Node, str]
 _BUILDING = threading.RLock()
 
 
-@dataclass(frozen=True)
-class _DenseDecl:
+class GraphNode(NamedTuple):
+    """A dense node of a built graph, as :attr:`Graph.nodes` lists them.
+
+    Examples
+    --------
+    >>> import blasnet as bn
+    >>> g = bn.Graph()
+    >>> g.output(g.dense(g.input("x", 3), 2, activation="tanh", name="h"), "mse")
+    >>> g.nodes
+    [GraphNode(name='h', reads=['x'], n_in=3, units=2, activation='tanh')]
+    """
+
     name: str
-    inputs: tuple[str, ...]
+    reads: list[str]
+    n_in: int
     units: int
     activation: str
-    share: str
-    transpose: bool
-    dropout: float
-
-
-@dataclass(frozen=True)
-class _OutputDecl:
-    node: str
-    loss: str
-    weight: float
-    target: str
 
 
 def _name_of(ref: Any, what: str) -> str:
@@ -111,7 +101,7 @@ def _name_of(ref: Any, what: str) -> str:
     raise TypeError(f"{what} must be a Node or a non-empty name, got {ref!r}")
 
 
-class Graph:
+class Graph(Model):
     """A feed-forward network of any loop-free shape, trained by backpropagation.
 
     Declare inputs, dense nodes and outputs; the graph is built — checked, ordered and given
@@ -124,6 +114,9 @@ class Graph:
     seed : int
         Seed of the weight initialisation, parameter by parameter in declaration order
         (Glorot uniform; He uniform for relu nodes; zero biases).
+    parameters_of : Graph, optional
+        Build over the parameter and gradient buffers of this graph (built first), whose
+        parameters the declarations must lay out alike: an RNN's unrollings share its cell's.
 
     Notes
     -----
@@ -152,20 +145,21 @@ class Graph:
     ((2, 7), (4, 3))
     """
 
-    def __init__(self, dtype: npt.DTypeLike = "float64", seed: int = 0) -> None:
-        self._dtype = as_dtype(dtype)
-        self._seed = as_seed(seed)
+    kind = "graph"
+
+    def __init__(
+        self, dtype: npt.DTypeLike = "float64", seed: int = 0, *, parameters_of: Graph | None = None
+    ) -> None:
+        super().__init__(dtype, seed)
+        if parameters_of is not None and not isinstance(parameters_of, Graph):
+            raise TypeError(f"parameters_of must be a Graph, got {type(parameters_of).__name__}")
         self._inputs: dict[str, int] = {}
-        self._dense: dict[str, _DenseDecl] = {}
-        self._outputs: dict[str, _OutputDecl] = {}
+        self._dense: dict[str, Any] = {}
+        self._outputs: dict[str, Any] = {}
         self._core: Any = None
-        self._buffers_of: Graph | None = None
+        self._parameters_of = parameters_of
         self._input_names: list[str] = []
-        self._output_specs: list[tuple[str, int, str, float, str | None]] = []
-        self._partial_passes = 0
-        self.history: History | None = None
-        #: The optimizer a loaded file held (see :func:`blasnet.load`), else None.
-        self.optimizer: _core.Optimizer | None = None
+        self._output_names: list[str] = []
 
     # --- declaring ---------------------------------------------------------------------------
 
@@ -243,8 +237,8 @@ class Graph:
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         name_ = self._new_name(f"dense_{len(self._dense)}" if name is None else name)
-        self._dense[name_] = _DenseDecl(
-            name_, sources, units_, activation, shared, bool(transpose), float(dropout)
+        self._dense[name_] = _core.NodeSpec(
+            name_, list(sources), units_, activation, shared, bool(transpose), float(dropout)
         )
         return Node(self, name_, units_)
 
@@ -283,7 +277,7 @@ class Graph:
         if not (math.isfinite(weight_) and weight_ > 0):
             raise ValueError(f"output '{name}': weight must be positive and finite, got {weight}")
         target_ = "" if target is None else _name_of(target, "target")
-        self._outputs[name] = _OutputDecl(name, loss, weight_, target_)
+        self._outputs[name] = _core.OutputSpec(name, loss, weight_, target_)
 
     def build(self) -> Graph:
         """Checks the declarations, orders the nodes and creates the parameters; done
@@ -308,52 +302,60 @@ class Graph:
         with _BUILDING:
             if self._core is not None:
                 return self
-            args = self._declarations()
-            core = _core.GraphF32 if self._dtype == np.float32 else _core.GraphF64
-            if self._buffers_of is None:
-                built = core(*args, self._seed)
-            else:
-                built = core(*args, self._buffers_of._built())
-            self._input_names = [name for name, _ in built.inputs]
-            self._output_specs = list(built.outputs)
-            self._core = built  # last: another thread takes a set _core for a finished build
+            self._attach(self._new_core())
         return self
 
-    def _declarations(
-        self,
-    ) -> tuple[list[tuple[str, int]], list[tuple[Any, ...]], list[tuple[str, str, float, str]]]:
-        """(inputs, nodes, outputs) as the core's graph takes them, in declaration order."""
-        return (
-            list(self._inputs.items()),
-            [
-                (d.name, list(d.inputs), d.units, d.activation, d.share, d.transpose, d.dropout)
-                for d in self._dense.values()
-            ],
-            [(o.node, o.loss, o.weight, o.target) for o in self._outputs.values()],
+    def _new_core(self) -> Any:
+        core = _core.GraphF32 if self._dtype == np.float32 else _core.GraphF64
+        if self._parameters_of is None:
+            return core(self.spec, self._seed)
+        return core(self.spec, self._parameters_of.core)
+
+    def _attach(self, core: Any) -> None:
+        self._input_names = [spec.name for spec in core.inputs]
+        self._output_names = [spec.name for spec in core.outputs]
+        self._core = core  # last: another thread takes a set _core for a finished build
+
+    @property
+    def spec(self) -> Any:
+        """The declarations as the core takes them: a ``GraphSpec`` of inputs, nodes and
+        outputs, in declaration order."""
+        return _core.GraphSpec(
+            [_core.InputSpec(name, dim) for name, dim in self._inputs.items()],
+            list(self._dense.values()),
+            list(self._outputs.values()),
         )
 
     @classmethod
-    def _from_core(
-        cls,
-        core: Any,
-        spec: tuple[list[Any], list[Any], list[Any]],
-        dtype: np.dtype[Any],
-        seed: int,
+    def _rebuilt(
+        cls, loaded: dict[str, Any], dtype: np.dtype[Any], seed: int, extra: dict[str, Any],
+        label: str,
     ) -> Graph:
-        """A Graph around a core graph read from a file, with its declarations."""
+        return cls.around(loaded["core"], dtype, seed)
+
+    @classmethod
+    def around(cls, core: Any, dtype: npt.DTypeLike, seed: int) -> Graph:
+        """A Graph around a built core graph (one read from a model file), declared as its
+        spec says.
+
+        Examples
+        --------
+        >>> import blasnet as bn
+        >>> g = bn.Graph()
+        >>> g.output(g.dense(g.input("x", 3), 2, name="h"), "mse")
+        >>> same = bn.Graph.around(g.core, g.dtype, g.seed)
+        >>> same.inputs, same.parameters()["h.W"] is not None
+        ({'x': 3}, True)
+        """
         g = cls(dtype, seed)
-        inputs, nodes, outputs = spec
-        for name, dim in inputs:
-            g._inputs[name] = int(dim)
-        for name, sources, units, activation, share, transpose, dropout in nodes:
-            g._dense[name] = _DenseDecl(
-                name, tuple(sources), int(units), activation, share, bool(transpose), dropout
-            )
-        for node, loss, weight, target in outputs:
-            g._outputs[node] = _OutputDecl(node, loss, float(weight), target)
-        g._input_names = [name for name, _ in core.inputs]
-        g._output_specs = list(core.outputs)
-        g._core = core
+        spec = core.spec
+        for input_spec in spec.inputs:
+            g._inputs[input_spec.name] = int(input_spec.dim)
+        for node in spec.nodes:
+            g._dense[node.name] = node
+        for output in spec.outputs:
+            g._outputs[output.node] = output
+        g._attach(core)
         return g
 
     def save(self, path: str | os.PathLike[str], optimizer: _core.Optimizer | None = None) -> None:
@@ -371,23 +373,9 @@ class Graph:
         >>> sorted(bn.load(path).parameters())
         ['h.W', 'h.b', 'r.b']
         """
-        self._save(path, "graph", optimizer, {"seed": self._seed})
-
-    def _save(
-        self,
-        path: str | os.PathLike[str],
-        kind: str,
-        optimizer: _core.Optimizer | None,
-        extra: dict[str, Any],
-    ) -> None:
-        _core.save_graph(self._built(), checked_path(path), kind, optimizer, json.dumps(extra))
+        super().save(path, optimizer)
 
     # --- describing --------------------------------------------------------------------------
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        """The graph's floating-point dtype."""
-        return self._dtype
 
     @property
     def inputs(self) -> dict[str, int]:
@@ -400,10 +388,11 @@ class Graph:
         return list(self._outputs)
 
     @property
-    def nodes(self) -> list[tuple[str, list[str], int, int, str]]:
-        """(name, what it reads, n_in, units, activation) of each dense node, in the order the
-        forward pass runs them."""
-        return list(self._built().nodes)
+    def nodes(self) -> list[GraphNode]:
+        """(name, reads, n_in, units, activation) of each dense node, in the order the forward
+        pass runs them."""
+        return [GraphNode(n.name, list(n.reads), n.n_in, n.units, n.activation)
+                for n in self.planned_nodes]
 
     def __repr__(self) -> str:
         inputs = ", ".join(f"{name}({dim})" for name, dim in self._inputs.items())
@@ -443,13 +432,8 @@ class Graph:
         >>> round(float(g.forward({"x": [[1.0, 2.0]]})["y"].sum()), 6)
         1.0
         """
-        core = self._built()
-        arrays = self._input_list(inputs)
-        try:
-            outs = core.forward(arrays, training)
-        except _core.NotCanonical:
-            outs = core.forward(self._converted_inputs(arrays), training)
-        return {spec[0]: out for spec, out in zip(self._output_specs, outs)}
+        outs = self._forward(self._input_list(inputs), training)
+        return dict(zip(self._output_names, outs))
 
     def predict(
         self, inputs: Mapping[Any, npt.ArrayLike] | npt.ArrayLike
@@ -486,13 +470,8 @@ class Graph:
         >>> all(np.array_equal(o["y"], g.forward(b)["y"]) for b, o in zip(batches, outputs))
         True
         """
-        core = self._built()
-        arrays = self._input_list(inputs)
-        try:
-            outs = core.predict(arrays)
-        except _core.NotCanonical:
-            outs = core.predict(self._converted_inputs(arrays))
-        return {spec[0]: out for spec, out in zip(self._output_specs, outs)}
+        outs = self._predict(self._input_list(inputs))
+        return dict(zip(self._output_names, outs))
 
     def evaluate(
         self,
@@ -513,11 +492,8 @@ class Graph:
         >>> g.evaluate({"x": [[1.0]]}, {"y": [[1.0]]})
         2.0
         """
-        core = self._built()
-        arrays = self._converted_inputs(self._input_list(inputs))
-        target_list = self._converted_targets(self._target_list(targets))
-        weights = as_sample_weight(sample_weight, arrays[0].shape[0], self._dtype)
-        return float(core.evaluate(arrays, target_list, weights))
+        return self._call("evaluate", self._input_list(inputs), self._target_list(targets),
+                          sample_weight, None)
 
     def backward(
         self,
@@ -554,16 +530,8 @@ class Graph:
         >>> g.backward({"x": [[1.0]]}, {"y": [[1.0]]})  # 2·½(3 - 1)²
         4.0
         """
-        core = self._built()
-        arrays, target_list = self._input_list(inputs), self._target_list(targets)
-        if sample_weight is None:
-            try:
-                return float(core.backward(arrays, target_list))
-            except _core.NotCanonical:
-                pass
-        X, T = self._converted_inputs(arrays), self._converted_targets(target_list)
-        weights = as_sample_weight(sample_weight, X[0].shape[0], self._dtype)
-        return float(core.backward(X, T, weights))
+        return self._call("backward", self._input_list(inputs), self._target_list(targets),
+                          sample_weight, None)
 
     def train_step(
         self,
@@ -585,16 +553,8 @@ class Graph:
         >>> g.backward({"x": [[1.0]]}, {"y": [[2.0]]}) < first
         True
         """
-        core = self._built()
-        arrays, target_list = self._input_list(inputs), self._target_list(targets)
-        if sample_weight is None:
-            try:
-                return float(core.train_step(arrays, target_list, optimizer))
-            except _core.NotCanonical:
-                pass
-        X, T = self._converted_inputs(arrays), self._converted_targets(target_list)
-        weights = as_sample_weight(sample_weight, X[0].shape[0], self._dtype)
-        return float(core.train_step(X, T, optimizer, weights))
+        return self._call("train_step", self._input_list(inputs), self._target_list(targets),
+                          sample_weight, None, optimizer)
 
     def fit(
         self,
@@ -605,16 +565,7 @@ class Graph:
         batch_size: int = 32,
         shuffle: bool = True,
         seed: int | None = None,
-        *,
-        validation_data: tuple[Any, Any] | None = None,
-        validation_fraction: float | None = None,
-        early_stopping: EarlyStopping | bool | None = None,
-        schedule: _core.Schedule | None = None,
-        sample_weight: npt.ArrayLike | None = None,
-        class_weight: Mapping[Any, float] | str | None = None,
-        callbacks: Sequence[Callback] = (),
-        verbose: bool = False,
-        comm: Any = None,
+        **options: Unpack[FitOptions],
     ) -> History:
         """Minibatch training over the data, entirely in C++: the training loop of
         :meth:`Sequential.fit`, for any graph.
@@ -657,48 +608,13 @@ class Graph:
         >>> h.loss[-1] < 1e-6
         True
         """
-        if comm is not None:
-            from . import distributed
-
-            return distributed.fit(
-                self, inputs, targets, optimizer, comm=comm, epochs=epochs,
-                batch_size=batch_size, shuffle=shuffle, seed=seed,
-                validation_data=validation_data, validation_fraction=validation_fraction,
-                early_stopping=early_stopping, schedule=schedule, sample_weight=sample_weight,
-                class_weight=class_weight, callbacks=callbacks, verbose=verbose,
-            )
-        core = self._built()
-        X = self._converted_inputs(self._input_list(inputs))
-        T = self._converted_targets(self._target_list(targets))
-        n = X[0].shape[0]
-        shuffle_seed = self._seed if seed is None else as_seed(seed)
-        weights = combine_weights(
-            as_sample_weight(sample_weight, n, self._dtype),
-            None if class_weight is None else self._class_weights(T, class_weight),
-            dtype=self._dtype,
+        return self._fit(
+            self._input_list(inputs), self._target_list(targets), optimizer, epochs, batch_size,
+            shuffle, seed, options, validation=self._validation_lists,
         )
-        X_val: list[Any] | None = None
-        T_val: list[Any] | None = None
-        if validation_data is not None and validation_fraction is not None:
-            raise ValueError("give validation_data or validation_fraction, not both")
-        if validation_data is not None:
-            if not (isinstance(validation_data, tuple) and len(validation_data) == 2):
-                raise TypeError("validation_data must be a tuple (inputs, targets)")
-            X_val = self._converted_inputs(self._input_list(validation_data[0]))
-            T_val = self._converted_targets(self._target_list(validation_data[1]))
-        elif validation_fraction is not None:
-            X, T, weights, X_val, T_val = hold_out(X, T, weights, validation_fraction, shuffle_seed)
-        epochs_ = as_count(epochs, "epochs")
-        batch_size_ = as_count(batch_size, "batch_size")
-        stopping = early_stopping_args(early_stopping)
 
-        def core_fit(on_epoch: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-            return core.fit(  # type: ignore[no-any-return]
-                X, T, optimizer, epochs_, batch_size_, bool(shuffle), shuffle_seed, weights,
-                X_val, T_val, schedule=schedule, on_epoch=on_epoch, **stopping,
-            )
-
-        return run(core_fit, self._keep_history, epochs_, callbacks, verbose)
+    def _validation_lists(self, data: tuple[Any, Any]) -> tuple[list[Any], list[Any]]:
+        return self._input_list(data[0]), self._target_list(data[1])
 
     def partial_fit(
         self,
@@ -725,13 +641,8 @@ class Graph:
         ...  for _ in range(3)]
         [7.734, 2.603, 0.879]
         """
-        self._partial_passes += 1
-        base = self._seed if seed is None else as_seed(seed)
-        return self.fit(
-            inputs, targets, optimizer, epochs=1, batch_size=batch_size, shuffle=shuffle,
-            seed=(base + self._partial_passes) % 2**64 if seed is None else base,
-            sample_weight=sample_weight,
-        )
+        return self._partial_fit(self._input_list(inputs), self._target_list(targets), optimizer,
+                                 batch_size, shuffle, seed, sample_weight)
 
     # --- parameters --------------------------------------------------------------------------
 
@@ -749,8 +660,7 @@ class Graph:
         >>> {k: v.shape for k, v in g.parameters().items()}
         {'h.W': (3, 2), 'h.b': (3,), 'r.b': (2,)}
         """
-        core = self._built()
-        return named_views(core.parameter_buffer(), core.parameter_info())
+        return super().parameters()
 
     def gradients(self) -> dict[str, np.ndarray[Any, Any]]:
         """dJ/dW and dJ/db of the last :meth:`backward`, with the keys and shapes of
@@ -772,19 +682,14 @@ class Graph:
         >>> g.gradients()  # dZ = 3 − 1: dW = dZ·x, db = dZ
         {'y.W': array([[2.]]), 'y.b': array([2.])}
         """
-        core = self._built()
-        return named_views(core.gradient_buffer(), core.parameter_info())
+        return super().gradients()
 
     @property
     def output_losses(self) -> dict[str, float]:
         """J_i of each output in the last backward or training step, before weighting."""
-        core = self._built()
-        return {spec[0]: loss for spec, loss in zip(self._output_specs, core.output_losses())}
+        return dict(zip(self._output_names, self.core.output_losses()))
 
     # --- internals ---------------------------------------------------------------------------
-
-    def _keep_history(self, history: History) -> None:
-        self.history = history
 
     def _check_open(self) -> None:
         if self._core is not None:
@@ -800,11 +705,14 @@ class Graph:
             raise ValueError(f"duplicate name '{name}'")
         return name
 
-    def _built(self) -> Any:
+    @property
+    def core(self) -> Any:
+        """The C++ graph, built on first use (see :meth:`build`)."""
         self.build()
         return self._core
 
     def _input_list(self, inputs: Any) -> list[Any]:
+        self.core
         if not isinstance(inputs, Mapping):
             if len(self._input_names) != 1:
                 raise ValueError(
@@ -826,12 +734,13 @@ class Graph:
                 f"targets must be a dict of arrays keyed by output name, got {type(targets).__name__}"
             )
         given = {_name_of(key, "a target key"): value for key, value in (targets or {}).items()}
-        names = [spec[0] for spec in self._output_specs]
+        core = self.core
+        names = self._output_names
         unknown = sorted(set(given) - set(names))
         if unknown:
             raise ValueError(f"targets for {unknown[0]!r}, which is not an output; outputs: {names}")
         out: list[Any] = []
-        for name, _, _, _, from_input in self._output_specs:
+        for name, from_input in ((spec.name, spec.target) for spec in core.outputs):
             if from_input is not None:
                 if name in given:
                     raise ValueError(
@@ -845,63 +754,52 @@ class Graph:
                 out.append(given[name])
         return out
 
-    def _class_weights(
-        self, T: list[Any], class_weight: Mapping[Any, float] | str
-    ) -> np.ndarray[Any, Any]:
-        scored = [
-            (targets, spec[2])
-            for targets, spec in zip(T, self._output_specs)
-            if targets is not None and spec[2] != "mse"
-        ]
-        if len(scored) != 1:
-            raise ValueError(
-                "class_weight needs exactly one classification output with targets of its own; "
-                f"this graph has {len(scored)}"
-            )
-        return class_weight_samples(scored[0][0], scored[0][1], class_weight)
+    def weight_of(self, node: NodeRef) -> np.ndarray[Any, Any]:
+        """The W dense node ``node`` applies, (units, n_in): a writable view of its own or of
+        the one it shares (transposed when it shares transposed), as the core planned it.
 
-    def _converted_inputs(self, arrays: list[Any]) -> list[np.ndarray[Any, Any]]:
-        return [
-            as_samples(array, self._dtype, f"input '{name}'")
-            for name, array in zip(self._input_names, arrays)
-        ]
+        Examples
+        --------
+        >>> import blasnet as bn
+        >>> g = bn.Graph()
+        >>> h = g.dense(g.input("x", 3), 2, name="h")
+        >>> g.output(g.dense(h, 3, name="r", share=h, transpose=True), "mse", target="x")
+        >>> g.weight_of("r").shape, bool((g.weight_of("r") == g.weight_of("h").T).all())
+        ((3, 2), True)
+        """
+        planned = self._planned(node, "weights")
+        view = self._parameter_at(planned.weight_offset)
+        return view.T if planned.transposed else view
 
-    def _converted_targets(self, targets: list[Any]) -> list[Any]:
-        return [
-            None
-            if from_input is not None
-            else as_targets(T, loss, units, self._dtype, f"targets of '{name}'")
-            for (name, units, loss, _, from_input), T in zip(self._output_specs, targets)
-        ]
+    def bias_of(self, node: NodeRef) -> np.ndarray[Any, Any]:
+        """The b dense node ``node`` adds, (units,): a writable view, shared like ``W``.
 
-    def _weight_key(self, name: str) -> tuple[str, bool]:
-        """The parameter key of the W dense node ``name`` applies, following its shares to the
-        owner, and whether it applies it transposed (transposes along the chain cancel)."""
-        transposed = False
-        while self._dense[name].share:
-            transposed ^= self._dense[name].transpose
-            name = self._dense[name].share
-        return f"{name}.W", transposed
+        Examples
+        --------
+        >>> import blasnet as bn
+        >>> g = bn.Graph()
+        >>> h = g.dense(g.input("x", 3), 2, name="h")
+        >>> g.output(g.dense(h, 3, name="r", share=h, transpose=True), "mse", target="x")
+        >>> g.bias_of("h").shape, g.bias_of("r").shape  # a transposed share has its own b
+        ((2,), (3,))
+        """
+        return self._parameter_at(self._planned(node, "a bias").bias_offset)
 
-    def _bias_key(self, name: str) -> str:
-        """The parameter key of the b dense node ``name`` adds: a share's owner's, unless the
-        share is transposed (then the node has a bias of its own)."""
-        while self._dense[name].share and not self._dense[name].transpose:
-            name = self._dense[name].share
-        return f"{name}.b"
+    def _planned(self, node: NodeRef, what: str) -> Any:
+        name = _name_of(node, "node")
+        for planned in self.planned_nodes:
+            if planned.name == name:
+                return planned
+        if name in self._inputs:
+            raise ValueError(f"'{name}' is an input; only dense nodes have {what}")
+        raise ValueError(f"no dense node '{name}'")
 
-    def _weight_of(self, name: str) -> np.ndarray[Any, Any]:
+    def _parameter_at(self, offset: int) -> np.ndarray[Any, Any]:
         parameters = self.parameters()
-        if name not in self._dense:
-            raise ValueError(f"'{name}' is an input; only dense nodes have weights")
-        key, transposed = self._weight_key(name)
-        return parameters[key].T if transposed else parameters[key]
-
-    def _bias_of(self, name: str) -> np.ndarray[Any, Any]:
-        parameters = self.parameters()
-        if name not in self._dense:
-            raise ValueError(f"'{name}' is an input; only dense nodes have a bias")
-        return parameters[self._bias_key(name)]
+        for info in self.parameter_info():
+            if info.offset == offset:
+                return parameters[info.name]
+        raise AssertionError(f"no parameter at offset {offset}")
 
     def to_onnx(self, path: str | os.PathLike[str], opset: int | None = None) -> None:
         """Writes the graph to an ONNX file, its inputs and outputs named as here, with a
@@ -926,6 +824,4 @@ class Graph:
         >>> bool(np.allclose(session.run(["r"], {"x": X})[0], g.predict(X)["r"], rtol=1e-12))
         True
         """
-        from .onnx_export import export
-
-        export(self, path, opset=opset)
+        super().to_onnx(path, opset)

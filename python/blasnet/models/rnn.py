@@ -3,23 +3,26 @@ after being unrolled along time", trained by backpropagation through the unrolle
 
 from __future__ import annotations
 
+import inspect
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from . import _core
-from ._convert import as_count, as_dtype, as_samples, as_seed, converted
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+from .. import _core
+from .._convert import as_count, as_samples, converted
+from ..history import History
 from .graph import Graph
-from .history import History
-from .training import Callback, EarlyStopping
+from .model import FitOptions, Model, ModelFileError
 
 _HEADS = ("last", "every")
 
 
-class RNN:
+class RNN(Model):
     """An Elman network ``h_t = f(W·[x_t; h_{t−1}] + b)`` with a dense output head
     ``y = g(V·h + c)`` on the last step or on every step.
 
@@ -63,6 +66,8 @@ class RNN:
     {'cell.W': (4, 6), 'cell.b': (4,), 'head.W': (1, 4), 'head.b': (1,)}
     """
 
+    kind = "rnn"
+
     def __init__(
         self,
         n_features: int,
@@ -93,6 +98,7 @@ class RNN:
         seed: int = 0,
     ) -> None:
         """The arguments of ``__init__``, checked and kept; nothing is allocated."""
+        Model.__init__(self, dtype, seed)
         self._n_features = as_count(n_features, "n_features")
         self._hidden = as_count(hidden, "hidden")
         self._n_outputs = as_count(n_outputs, "n_outputs")
@@ -106,34 +112,44 @@ class RNN:
         self._output_activation = output_activation
         self._loss = loss
         self._head = head
-        self._dtype = as_dtype(dtype)
-        self._seed = as_seed(seed)
         self._graphs: dict[int, Graph] = {}
-        self.history: History | None = None
-        #: The optimizer a loaded file held (see :func:`blasnet.load`), else None.
-        self.optimizer: _core.Optimizer | None = None
 
     @classmethod
-    def _around(cls, one_step: Graph, arguments: Mapping[str, Any]) -> RNN:
-        """The RNN of these ``__init__`` arguments whose parameters are those of ``one_step``
-        (a graph read from a file), which must be exactly its one-step unrolling: the
-        arguments are checked and compared before anything is allocated, so that no argument
-        can make the RNN larger than the graph already in memory. ValueError or TypeError
-        otherwise."""
-        rnn = cls.__new__(cls)
-        rnn._configure(**arguments)
-        if rnn._dtype != one_step.dtype:
-            raise ValueError(f"its dtype is {one_step.dtype.name}, not {rnn._dtype.name}")
-        if rnn._declare(1)._declarations() != one_step._declarations():
-            raise ValueError("its graph is not the one-step unrolling of the RNN its arguments "
-                             "describe")
+    def _rebuilt(
+        cls, loaded: dict[str, Any], dtype: np.dtype[Any], seed: int, extra: dict[str, Any],
+        label: str,
+    ) -> RNN:
+        """The RNN of the ``__init__`` arguments in ``extra`` whose parameters are those of the
+        graph read (which must be exactly its one-step unrolling): the arguments are checked
+        and compared before anything is allocated, so that no argument can make the RNN larger
+        than the graph already in memory."""
+        unknown = sorted(set(extra) - set(_ARGUMENTS))
+        if unknown:
+            raise ModelFileError(f"{label}: its RNN arguments hold unknown keys {unknown}")
+        missing = [key for key in _ARGUMENTS[:3] if key not in extra]
+        if missing:
+            raise ModelFileError(f"{label}: its RNN arguments lack {', '.join(map(repr, missing))}")
+        one_step = Graph.around(loaded["core"], dtype, seed)
+        try:
+            rnn = cls.__new__(cls)
+            rnn._configure(**extra)
+            if rnn._dtype != one_step.dtype:
+                raise ValueError(f"its dtype is {one_step.dtype.name}, not {rnn._dtype.name}")
+            if rnn._declare(1).spec != one_step.spec:
+                raise ValueError("its graph is not the one-step unrolling of the RNN its "
+                                 "arguments describe")
+        except (TypeError, ValueError) as error:
+            raise ModelFileError(f"{label}: its RNN arguments do not rebuild one: {error}") from error
         rnn._graphs[1] = one_step
         return rnn
 
     @property
-    def dtype(self) -> np.dtype[Any]:
-        """The network's floating-point dtype."""
-        return self._dtype
+    def core(self) -> Any:
+        """The C++ graph of the one-step unrolling, whose buffers every length shares."""
+        return self.unroll(1).core
+
+    def _extra(self) -> dict[str, Any]:
+        return self._arguments()
 
     @property
     def head(self) -> str:
@@ -159,9 +175,7 @@ class RNN:
 
     def _declare(self, steps: int) -> Graph:
         """The unrolling over ``steps`` as declarations, not yet built."""
-        g = Graph(self._dtype, self._seed)
-        if self._graphs:
-            g._buffers_of = self._graphs[1]
+        g = Graph(self._dtype, self._seed, parameters_of=self._graphs.get(1))
         state = g.input("h0", self._hidden)
         xs = [g.input(f"x{t}", self._n_features) for t in range(1, steps + 1)]
         states = []
@@ -307,15 +321,7 @@ class RNN:
         batch_size: int = 32,
         shuffle: bool = True,
         seed: int | None = None,
-        *,
-        validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-        validation_fraction: float | None = None,
-        early_stopping: EarlyStopping | bool | None = None,
-        schedule: _core.Schedule | None = None,
-        sample_weight: npt.ArrayLike | None = None,
-        class_weight: Mapping[Any, float] | str | None = None,
-        callbacks: Sequence[Callback] = (),
-        verbose: bool = False,
+        **options: Unpack[FitOptions],
     ) -> History:
         """Minibatch backpropagation through time over the data, entirely in C++; arguments
         as for :meth:`backward` and :meth:`Sequential.fit` (``validation_data`` is a pair of
@@ -335,6 +341,7 @@ class RNN:
         X_ = self._sequences(X)
         steps = X_.shape[1]
         g = self.unroll(steps)
+        validation_data = options.get("validation_data")
         held_out = None
         if validation_data is not None:
             X_val = self._sequences(validation_data[0])
@@ -345,23 +352,10 @@ class RNN:
             held_out = (self._inputs(X_val, None), self._targets(validation_data[1], steps))
         previous = g.history
         try:
-            g.fit(
-                self._inputs(X_, None),
-                self._targets(T, steps),
-                optimizer,
-                epochs=epochs,
-                batch_size=batch_size,
-                shuffle=shuffle,
-                seed=self._seed if seed is None else seed,
-                validation_data=held_out,
-                validation_fraction=validation_fraction,
-                early_stopping=early_stopping,
-                schedule=schedule,
-                sample_weight=sample_weight,
-                class_weight=class_weight,
-                callbacks=callbacks,
-                verbose=verbose,
-            )
+            unrolled = options.copy()
+            unrolled["validation_data"] = held_out
+            g.fit(self._inputs(X_, None), self._targets(T, steps), optimizer, epochs, batch_size,
+                  shuffle, self._seed if seed is None else seed, **unrolled)
         finally:
             # Also after Ctrl-C or a diverged step: the epochs that completed. Data refused
             # before the first step leave the graph's history, and this one, as they were.
@@ -386,7 +380,7 @@ class RNN:
         >>> bool((bn.load(path).forward(X) == rnn.forward(X)).all())
         True
         """
-        self._graphs[1]._save(path, "rnn", optimizer, self._arguments())
+        super().save(path, optimizer)
 
     def _arguments(self) -> dict[str, Any]:
         return {
@@ -415,7 +409,7 @@ class RNN:
         >>> rnn.unroll(4).parameters()["head.b"]  # the same buffer at every length
         array([0.5])
         """
-        return self._graphs[1].parameters()
+        return super().parameters()
 
     def gradients(self) -> dict[str, np.ndarray[Any, Any]]:
         """Gradients of the last :meth:`backward`, keyed like :meth:`parameters`: each the sum
@@ -435,7 +429,7 @@ class RNN:
         >>> g["cell.W"].tolist(), g["cell.b"].tolist()  # [Σ x_t, Σ h_{t−1}], 3 steps
         ([[6.0, 4.0]], [3.0])
         """
-        return self._graphs[1].gradients()
+        return super().gradients()
 
     def __repr__(self) -> str:
         return (
@@ -502,3 +496,6 @@ class RNN:
 
 def _step_name(node: str, t: int) -> str:
     return node if t == 1 else f"{node}@{t}"
+
+
+_ARGUMENTS = tuple(inspect.signature(RNN.__init__).parameters)[1:]

@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from . import _core
-from ._convert import as_count, as_dtype, as_samples, as_seed, as_targets, checked_classes
-from ._paths import checked_path
-from ._views import named_views
-from .history import History
-from .training import (
-    Callback,
-    EarlyStopping,
-    as_sample_weight,
-    class_weight_samples,
-    combine_weights,
-    early_stopping_args,
-    hold_out,
-    run,
-)
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+from .. import _core
+from .._convert import as_count, checked_classes
+from ..history import History
+from .model import FitOptions, Model, ModelFileError
 
 
-class Sequential:
+class Layer(NamedTuple):
+    """A layer of a :class:`Sequential`, as :attr:`Sequential.layers` lists them.
+
+    Examples
+    --------
+    >>> import blasnet as bn
+    >>> bn.Sequential([bn.Dense(4, activation="relu", name="h")], input_dim=2).layers
+    [Layer(name='h', n_in=2, n_out=4, activation='relu')]
+    """
+
+    name: str
+    n_in: int
+    n_out: int
+    activation: str
+
+
+class Sequential(Model):
     """Dense layers applied one after another, trained by backpropagation.
 
     Parameters
@@ -44,9 +51,10 @@ class Sequential:
 
     Notes
     -----
-    Arrays pass to the C++ core without a copy when they are C-contiguous and of the
-    network's dtype (class labels: int64); the core hands anything else back, and it is
-    converted once per call.
+    A Sequential is the chain case of a :class:`Graph`, as in the C++ core: input ``"x"``,
+    one node per layer, one output on the last, whose loss each call names. Arrays pass to
+    the core without a copy when they are C-contiguous and of the network's dtype (class
+    labels: int64); anything else is converted once per call.
 
     Examples
     --------
@@ -60,6 +68,8 @@ class Sequential:
     ['0.W', '0.b', '1.W', '1.b']
     """
 
+    kind = "sequential"
+
     def __init__(
         self,
         layers: Sequence[_core.Dense],
@@ -67,35 +77,52 @@ class Sequential:
         dtype: npt.DTypeLike = "float64",
         seed: int = 0,
     ) -> None:
-        self._dtype = as_dtype(dtype)
-        self._seed = as_seed(seed)
+        super().__init__(dtype, seed)
         layers = list(layers)
         for layer in layers:
             if not isinstance(layer, _core.Dense):
                 raise TypeError(f"layers must be blasnet.Dense, got {type(layer).__name__}")
-        core = _core.NetworkF32 if self._dtype == np.float32 else _core.NetworkF64
-        self._attach(core(as_count(input_dim, "input_dim"), layers, self._seed))
+        spec = _core.network_spec(as_count(input_dim, "input_dim"), layers)
+        core = _core.GraphF32 if self._dtype == np.float32 else _core.GraphF64
+        self._attach(core(spec, self._seed))
 
-    def _attach(self, net: _core._Network) -> None:
-        self._net = net
+    def _attach(self, core: Any) -> None:
+        self._core = core
         # Read once: asking the core costs more than a small training step's Python side.
-        self._input_dim = int(self._net.input_dim)
-        self._output_dim = int(self._net.output_dim)
-        self.history: History | None = None
-        #: The optimizer a loaded file held (see :func:`blasnet.load`), else None.
-        self.optimizer: _core.Optimizer | None = None
+        self._input_dim = int(core.inputs[0].dim)
+        self._output_dim = int(core.outputs[0].units)
         #: The names of the classes of a classifier, one per output in output order (strings or
         #: numbers), or None; saved in the model file so a classifier trained on labels such as
         #: "cherry" and "chocolate" predicts those labels again after loading.
         self.classes: list[str | int | float] | None = None
-        self._partial_passes = 0
+
+    @property
+    def core(self) -> Any:
+        """The C++ chain graph."""
+        return self._core
+
+    def _input_label(self, name: str) -> str:
+        return "X"
+
+    def _extra(self) -> dict[str, Any]:
+        extra = super()._extra()
+        if self.classes is not None:
+            extra["classes"] = checked_classes(self.classes, self._output_dim, "classes")
+        return extra
 
     @classmethod
-    def _from_core(cls, net: _core._Network, dtype: np.dtype[Any], seed: int) -> Sequential:
-        """A Sequential around a core network read from a file."""
+    def _rebuilt(
+        cls, loaded: dict[str, Any], dtype: np.dtype[Any], seed: int, extra: dict[str, Any],
+        label: str,
+    ) -> Sequential:
         model = cls.__new__(cls)
-        model._dtype, model._seed = dtype, seed
-        model._attach(net)
+        Model.__init__(model, dtype, seed)
+        model._attach(loaded["core"])
+        if "classes" in extra:
+            try:
+                model.classes = checked_classes(extra["classes"], model.output_dim, label)
+            except ValueError as error:
+                raise ModelFileError(str(error)) from error
         return model
 
     def save(self, path: str | os.PathLike[str], optimizer: _core.Optimizer | None = None) -> None:
@@ -126,15 +153,7 @@ class Sequential:
         >>> bn.load(path).classes
         ['cherry', 'chocolate']
         """
-        extra: dict[str, Any] = {"seed": self._seed}
-        if self.classes is not None:
-            extra["classes"] = checked_classes(self.classes, self._output_dim, "classes")
-        _core.save_network(self._net, checked_path(path), optimizer, json.dumps(extra))
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        """The network's floating-point dtype."""
-        return self._dtype
+        super().save(path, optimizer)
 
     @property
     def input_dim(self) -> int:
@@ -147,9 +166,9 @@ class Sequential:
         return self._output_dim
 
     @property
-    def layers(self) -> list[tuple[str, int, int, str]]:
+    def layers(self) -> list[Layer]:
         """(name, n_in, n_out, activation) of each layer, from the input up."""
-        return list(self._net.layers)
+        return [Layer(n.name, n.n_in, n.units, n.activation) for n in self.planned_nodes]
 
     def __repr__(self) -> str:
         body = ", ".join(f"{name}: {n_in}->{n_out} {act}" for name, n_in, n_out, act in self.layers)
@@ -176,10 +195,7 @@ class Sequential:
         >>> round(float(net.forward([[1.0, 2.0, 3.0]]).sum()), 6)
         1.0
         """
-        try:
-            return self._net.forward(X, training)
-        except _core.NotCanonical:
-            return self._net.forward(as_samples(X, self._dtype), training)
+        return self._forward([X], training)[0]
 
     def predict(self, X: npt.ArrayLike) -> np.ndarray[Any, Any]:
         """Outputs of the network: :meth:`forward`'s inference pass, safe to call from many
@@ -211,10 +227,7 @@ class Sequential:
         >>> all(np.array_equal(y, net.forward(x)) for x, y in zip(batches, outputs))
         True
         """
-        try:
-            return self._net.predict(X)
-        except _core.NotCanonical:
-            return self._net.predict(as_samples(X, self._dtype))
+        return self._predict([X])[0]
 
     def evaluate(
         self, X: npt.ArrayLike, T: npt.ArrayLike, loss: str, sample_weight: npt.ArrayLike | None = None
@@ -230,9 +243,7 @@ class Sequential:
         >>> net.evaluate([[1.0], [3.0]], [[1.0], [1.0]], loss="mse")
         6.5
         """
-        X_, T_ = as_samples(X, self._dtype), self._targets(T, loss)
-        weights = as_sample_weight(sample_weight, X_.shape[0], self._dtype)
-        return float(self._net.evaluate(X_, T_, loss, weights))
+        return self._call("evaluate", [X], [T], sample_weight, loss)
 
     def backward(
         self, X: npt.ArrayLike, T: npt.ArrayLike, loss: str, sample_weight: npt.ArrayLike | None = None
@@ -271,14 +282,7 @@ class Sequential:
         >>> float(net.gradients()["0.W"][0, 0])  # ((2-1)·1 + (6-1)·3)/2
         8.0
         """
-        if sample_weight is None:
-            try:
-                return self._net.backward(X, T, loss)
-            except _core.NotCanonical:
-                pass
-        X_, T_ = as_samples(X, self._dtype), self._targets(T, loss)
-        weights = as_sample_weight(sample_weight, X_.shape[0], self._dtype)
-        return self._net.backward(X_, T_, loss, weights)
+        return self._call("backward", [X], [T], sample_weight, loss)
 
     def train_step(
         self,
@@ -300,14 +304,7 @@ class Sequential:
         >>> net.backward([[1.0]], [[1.0]], loss="mse") < first
         True
         """
-        if sample_weight is None:
-            try:
-                return self._net.train_step(X, T, loss, optimizer)
-            except _core.NotCanonical:
-                pass
-        X_, T_ = as_samples(X, self._dtype), self._targets(T, loss)
-        weights = as_sample_weight(sample_weight, X_.shape[0], self._dtype)
-        return self._net.train_step(X_, T_, loss, optimizer, weights)
+        return self._call("train_step", [X], [T], sample_weight, loss, optimizer)
 
     def fit(
         self,
@@ -319,16 +316,7 @@ class Sequential:
         batch_size: int = 32,
         shuffle: bool = True,
         seed: int | None = None,
-        *,
-        validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-        validation_fraction: float | None = None,
-        early_stopping: EarlyStopping | bool | None = None,
-        schedule: _core.Schedule | None = None,
-        sample_weight: npt.ArrayLike | None = None,
-        class_weight: Mapping[Any, float] | str | None = None,
-        callbacks: Sequence[Callback] = (),
-        verbose: bool = False,
-        comm: Any = None,
+        **options: Unpack[FitOptions],
     ) -> History:
         """Minibatch training over the data; every epoch runs in C++ without returning to
         Python between batches.
@@ -401,48 +389,8 @@ class Sequential:
         >>> h.loss[-1] < 1e-6
         True
         """
-        if comm is not None:
-            from . import distributed
-
-            return distributed.fit(
-                self, X, T, optimizer, comm=comm, loss=loss, epochs=epochs,
-                batch_size=batch_size, shuffle=shuffle, seed=seed,
-                validation_data=validation_data, validation_fraction=validation_fraction,
-                early_stopping=early_stopping, schedule=schedule, sample_weight=sample_weight,
-                class_weight=class_weight, callbacks=callbacks, verbose=verbose,
-            )
-        X_ = as_samples(X, self._dtype)
-        T_ = self._targets(T, loss)
-        n = X_.shape[0]
-        shuffle_seed = self._seed if seed is None else as_seed(seed)
-        weights = combine_weights(
-            as_sample_weight(sample_weight, n, self._dtype),
-            None if class_weight is None else class_weight_samples(T_, loss, class_weight),
-            dtype=self._dtype,
-        )
-        X_val: np.ndarray[Any, Any] | None = None
-        T_val: np.ndarray[Any, Any] | None = None
-        if validation_data is not None and validation_fraction is not None:
-            raise ValueError("give validation_data or validation_fraction, not both")
-        if validation_data is not None:
-            X_val, T_val = as_samples(validation_data[0], self._dtype, "X_val"), self._targets(
-                validation_data[1], loss, "T_val"
-            )
-        elif validation_fraction is not None:
-            [X_], [T_], weights, [X_val], [T_val] = hold_out(
-                [X_], [T_], weights, validation_fraction, shuffle_seed
-            )
-        epochs_ = as_count(epochs, "epochs")
-        batch_size_ = as_count(batch_size, "batch_size")
-        stopping = early_stopping_args(early_stopping)
-
-        def core_fit(on_epoch: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-            return self._net.fit(
-                X_, T_, loss, optimizer, epochs_, batch_size_, bool(shuffle), shuffle_seed,
-                weights, X_val, T_val, schedule=schedule, on_epoch=on_epoch, **stopping,
-            )
-
-        return run(core_fit, self._keep_history, epochs_, callbacks, verbose)
+        return self._fit([X], [T], optimizer, epochs, batch_size, shuffle, seed, options, loss,
+                         validation=_one_each)
 
     def partial_fit(
         self,
@@ -468,13 +416,8 @@ class Sequential:
         >>> h.epochs
         1
         """
-        self._partial_passes += 1
-        base = self._seed if seed is None else as_seed(seed)
-        return self.fit(
-            X, T, loss, optimizer, epochs=1, batch_size=batch_size, shuffle=shuffle,
-            seed=(base + self._partial_passes) % 2**64 if seed is None else base,
-            sample_weight=sample_weight,
-        )
+        return self._partial_fit([X], [T], optimizer, batch_size, shuffle, seed, sample_weight,
+                                 loss)
 
     def parameters(self) -> dict[str, np.ndarray[Any, Any]]:
         """Writable views of every parameter, in the note's shapes: ``W`` (n_out, n_in) and
@@ -488,7 +431,7 @@ class Sequential:
         >>> {k: v.shape for k, v in net.parameters().items()}
         {'h.W': (3, 2), 'h.b': (3,)}
         """
-        return self._views(self._net.parameter_buffer())
+        return super().parameters()
 
     def gradients(self) -> dict[str, np.ndarray[Any, Any]]:
         """dJ/dW and dJ/db of the last :meth:`backward`, with the keys and shapes of
@@ -510,18 +453,7 @@ class Sequential:
         >>> net.gradients()  # dZ = y − t = (0, −1): dW = dZ·Xᵀ/2, db = dZ·1/2
         {'0.W': array([[-0.5]]), '0.b': array([-0.5])}
         """
-        return self._views(self._net.gradient_buffer())
-
-    def _keep_history(self, history: History) -> None:
-        self.history = history
-
-    def _views(self, flat: np.ndarray[Any, Any]) -> dict[str, np.ndarray[Any, Any]]:
-        return named_views(flat, self._net.parameter_info())
-
-    def _targets(self, T: npt.ArrayLike, loss: str, name: str = "T") -> np.ndarray[Any, Any]:
-        if loss not in _core.LOSSES:
-            raise ValueError(f"unknown loss {loss!r}; valid losses: {', '.join(_core.LOSSES)}")
-        return as_targets(T, loss, self._output_dim, self._dtype, name)
+        return super().gradients()
 
     def to_onnx(self, path: str | os.PathLike[str], opset: int | None = None) -> None:
         """Writes the network to an ONNX file (input ``"X"``, output ``"Y"``, a dynamic
@@ -544,6 +476,9 @@ class Sequential:
         >>> bool(np.allclose(Y, net.predict(X), rtol=1e-5))
         True
         """
-        from .onnx_export import export
+        super().to_onnx(path, opset)
 
-        export(self, path, opset=opset)
+
+def _one_each(data: tuple[Any, Any]) -> tuple[list[Any], list[Any]]:
+    """A Sequential's validation_data (X_val, T_val) as input and target lists."""
+    return [data[0]], [data[1]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import os
@@ -11,10 +12,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _core
-from ._convert import as_count, as_dtype, as_samples, as_seed
+from .. import _core
+from .._convert import as_count, as_dtype, as_samples, as_seed
+from .._paths import checked_path
+from ..history import History
 from .graph import Graph
-from .history import History
+from .model import ModelFileError, saved_bytes
 
 
 class Perceptron:
@@ -67,6 +70,9 @@ class Perceptron:
     >>> p.W.tolist(), p.b.tolist()
     ([[2.0, 1.0]], [-3.0])
     """
+
+    #: The model file's kind.
+    kind = "perceptron"
 
     def __init__(
         self,
@@ -293,7 +299,75 @@ class Perceptron:
         if optimizer is not None:
             raise ValueError("a perceptron learns by its own rule and saves no optimizer, got "
                              f"{optimizer!r}")
-        self.to_graph()._save(path, "perceptron", None, {"seed": self._seed, "lr": self._lr})
+        extra = json.dumps({"seed": self._seed, "lr": self._lr})
+        _core.save_graph(self.to_graph().core, checked_path(path), self.kind, None, extra)
+
+    @classmethod
+    def from_loaded(cls, loaded: dict[str, Any], label: str) -> Perceptron:
+        """The perceptron of a model file the core read and checked (``_core.load_model``'s
+        dict): its graph must be what :meth:`to_graph` makes, and its arguments rebuild one no
+        larger than that graph. ModelFileError naming ``label`` otherwise.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import blasnet as bn
+        >>> from blasnet import _core
+        >>> path = os.path.join(tempfile.mkdtemp(), "p.safetensors")
+        >>> bn.Perceptron(n_features=2, lr=0.5).save(path)
+        >>> bn.Perceptron.from_loaded(_core.load_model(path), path).lr
+        0.5
+        """
+        g = Graph.around(loaded["core"], loaded["dtype"], 0)
+        nodes = g.nodes
+        if (len(g.inputs) != 1 or len(nodes) != 1 or nodes[0].name != "perceptron"
+                or nodes[0].activation != "step"
+                or g.parameters().keys() != {"perceptron.W", "perceptron.b"}):
+            raise ModelFileError(f"{label}: a perceptron is one node 'perceptron' of step units "
+                                 f"over one input, not {nodes}")
+        arguments = json.loads(loaded["extra"])
+        unknown = sorted(set(arguments) - {"seed", "lr"})
+        if unknown:
+            raise ModelFileError(f"{label}: its perceptron arguments hold unknown keys {unknown}")
+        # Its sizes are the verified graph's, so the perceptron is no larger than that graph.
+        try:
+            p = cls(nodes[0].n_in, nodes[0].units, lr=arguments.get("lr", 1.0), dtype=g.dtype,
+                    seed=arguments.get("seed", 0))
+        except (TypeError, ValueError) as error:
+            raise ModelFileError(f"{label}: its perceptron arguments do not rebuild one: "
+                                 f"{error}") from error
+        for key, value in p.parameters().items():
+            value[:] = g.parameters()[key]
+        return p
+
+    def to_bytes(self, optimizer: None = None) -> bytes:
+        """The model file :meth:`save` writes, as bytes (what pickling a perceptron stores).
+
+        Examples
+        --------
+        >>> import pickle
+        >>> import blasnet as bn
+        >>> p = bn.Perceptron(n_features=2, lr=0.5)
+        >>> p.b[:] = -1.0
+        >>> pickle.loads(pickle.dumps(p)).b.tolist()
+        [-1.0]
+        """
+        return saved_bytes(self.save, optimizer)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Perceptron:
+        """The perceptron of :meth:`to_bytes`' bytes, checked as a model file is.
+
+        Examples
+        --------
+        >>> import blasnet as bn
+        >>> bn.Perceptron.from_bytes(bn.Perceptron(n_features=3).to_bytes()).n_features
+        3
+        """
+        return cls.from_loaded(_core.load_model_bytes(bytes(data)), "model bytes")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self).from_bytes, (self.to_bytes(),))
 
     def to_onnx(self, path: str | os.PathLike[str], opset: int | None = None) -> None:
         """Writes :meth:`to_graph` as ONNX (see :meth:`Graph.to_onnx`): input ``"x"``, output
@@ -317,10 +391,7 @@ class Perceptron:
 
     def _predict(self, X: npt.ArrayLike) -> np.ndarray[Any, Any]:
         """(n_samples, n_outputs) of 0.0 and 1.0 in the perceptron's dtype."""
-        try:
-            return self._core.predict(X)
-        except _core.NotCanonical:
-            return self._core.predict(as_samples(X, self._dtype))
+        return self._core.predict(as_samples(X, self._dtype))
 
     def _targets(self, y: npt.ArrayLike, n_samples: int) -> np.ndarray[Any, Any]:
         """y as the core reads it: C-contiguous (n_samples, n_outputs) of 0.0 and 1.0."""
