@@ -1,13 +1,13 @@
 #include "blasnet/model_file.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <set>
 #include <type_traits>
 
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.hpp"
+#include "finite.hpp"
 #include "safetensors.hpp"
 #include "strict_json.hpp"
 
@@ -238,11 +238,10 @@ LoadedModel read_tensors(ByteSource& source, const std::string& label, std::uint
   Span<T> params = graph.parameters();
   // A weight or a moment that is NaN or infinite would poison every prediction and step.
   const auto check_finite = [&](const std::string& name, const T* values, std::size_t count) {
-    for (std::size_t i = 0; i < count; ++i) {
-      if (!std::isfinite(values[i])) {
-        throw ModelFileError(label, "tensor " + in_quotes(name) + " holds NaN or Inf (value " +
-                                        std::to_string(i) + ")");
-      }
+    const std::size_t i = first_not_finite(values, count);
+    if (i < count) {
+      throw ModelFileError(label, "tensor " + in_quotes(name) + " holds NaN or Inf (value " +
+                                      std::to_string(i) + ")");
     }
   };
   for (const ParameterInfo& p : graph.parameter_info()) {
@@ -467,11 +466,9 @@ void save(const std::string& path, const Graph<T>& graph, const std::string& kin
   // load refuses such a file: better to keep the previous one than to write it.
   const Span<const T> values = graph.parameters();
   for (const ParameterInfo& p : plan.parameters) {
-    for (std::size_t i = p.offset; i < p.offset + p.size(); ++i) {
-      if (!std::isfinite(values[i])) {
-        throw ModelFileError(path, "not saved: parameter " + in_quotes(p.name) +
-                                       " holds NaN or Inf");
-      }
+    if (any_not_finite(values.data + p.offset, p.size())) {
+      throw ModelFileError(path, "not saved: parameter " + in_quotes(p.name) +
+                                     " holds NaN or Inf");
     }
   }
 
