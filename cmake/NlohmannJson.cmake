@@ -1,7 +1,7 @@
-# nlohmann/json, header-only, used by cpp/src/model_file.cpp alone. Defines
-# nlohmann_json::nlohmann_json. The wheel's build takes the headers of the PyPI package
-# nlohmann-json (a build requirement, which ships no CMake package); a plain CMake build takes
-# the system's (Debian: nlohmann-json3-dev). Either way blasnet links it privately and only
+# nlohmann/json, header-only, used by cpp/src/model_file.cpp, safetensors.cpp and strict_json.cpp
+# alone. Defines nlohmann_json::nlohmann_json. The wheel's build takes the headers of the PyPI
+# package nlohmann-json (a build requirement, which ships no CMake package); a plain CMake build
+# takes the system's (Debian: nlohmann-json3-dev). Either way blasnet links it privately and only
 # at build time, so the installed package does not depend on it.
 if(blasnet_python_build)
   find_package(Python REQUIRED COMPONENTS Interpreter)

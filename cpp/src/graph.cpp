@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -57,15 +57,10 @@ void add(MatrixView<T> M, MatrixView<const T> D) {
 
 template <typename T>
 void check_finite(MatrixView<const T> X, const char* what) {
-  for (std::size_t j = 0; j < X.cols; ++j) {
-    const T* x = X.column(j);
-    if (!any_not_finite(x, X.rows)) continue;
-    for (std::size_t i = 0; i < X.rows; ++i) {
-      if (!std::isfinite(x[i])) {
-        throw std::invalid_argument(std::string(what) + " contain NaN or Inf (sample " +
-                                    std::to_string(j) + ", feature " + std::to_string(i) + ")");
-      }
-    }
+  if (const std::optional<MatrixEntry> bad = first_not_finite(X)) {
+    throw std::invalid_argument(std::string(what) + " contain NaN or Inf (sample " +
+                                std::to_string(bad->col) + ", feature " +
+                                std::to_string(bad->row) + ")");
   }
 }
 
@@ -555,64 +550,6 @@ void Graph<T>::check_weight_gradients_finite() const {
     }
   }
 }
-
-namespace {
-
-// The top 32 bits of |x| as a non-negative int32: all of a float's, a double's sign, exponent
-// and leading 20 mantissa bits. They order like |x| itself (IEEE magnitudes order as integers,
-// NaN and ±Inf above every finite value), and an int32 max vectorizes on every x86-64.
-inline std::int32_t top_bits(float x) {
-  std::uint32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return static_cast<std::int32_t>(bits & 0x7fffffffu);
-}
-inline std::int32_t top_bits(double x) {
-  std::uint64_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return static_cast<std::int32_t>((bits >> 32) & 0x7fffffffu);
-}
-
-// The largest value whose |x| has these top bits (a double's low word all ones), as double.
-inline double largest_with(std::int32_t top, float) {
-  const std::uint32_t bits = static_cast<std::uint32_t>(top);
-  float x;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
-}
-inline double largest_with(std::int32_t top, double) {
-  const std::uint64_t bits = (std::uint64_t(std::uint32_t(top)) << 32) | 0xffffffffull;
-  double x;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
-}
-
-// An upper bound of max |m| over M, exact for float; +Inf if M holds a NaN or ±Inf. A
-// floating-point max would carry one long dependency through every element; this scan is an
-// integer max over the top bits.
-template <typename T>
-double max_abs_bound(MatrixView<const T> M) {
-  // Contiguous columns are one run: a short column (an output of 10 units) would otherwise
-  // leave most of the scan to the loop's scalar tail.
-  const bool contiguous = M.ld == M.rows;
-  const std::size_t runs = contiguous ? 1 : M.cols;
-  const std::size_t length = contiguous ? M.rows * M.cols : M.rows;
-  std::int32_t largest = 0;
-  for (std::size_t j = 0; j < runs; ++j) {
-    const T* m = M.column(j);
-    // Unrolled: the loop's own count and branch otherwise cost as much as the max itself.
-#pragma GCC unroll 4
-    for (std::size_t i = 0; i < length; ++i) {
-      const std::int32_t top = top_bits(m[i]);
-      largest = top > largest ? top : largest;
-    }
-  }
-  // Exponent bits all ones in the top word: NaN or ±Inf.
-  constexpr std::int32_t special = std::is_same_v<T, float> ? 0x7f800000 : 0x7ff00000;
-  if ((largest & special) == special) return std::numeric_limits<double>::infinity();
-  return largest_with(largest, T());
-}
-
-}  // namespace
 
 template <typename T>
 bool Graph<T>::folded_update_is_safe(std::size_t n, T lr) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -34,14 +35,10 @@ void check_features(const char* call, MatrixView<const T> X, std::size_t n_featu
 // Names the first NaN or Inf of M (rows × cols, row = feature, column = sample).
 template <typename T>
 void check_finite(const char* call, MatrixView<const T> M) {
-  for (std::size_t j = 0; j < M.cols; ++j) {
-    const T* m = M.column(j);
-    for (std::size_t i = 0; i < M.rows; ++i) {
-      if (!std::isfinite(m[i])) {
-        throw std::invalid_argument(std::string(call) + ": X holds NaN or Inf (sample " +
-                                    std::to_string(j) + ", feature " + std::to_string(i) + ")");
-      }
-    }
+  if (const std::optional<MatrixEntry> bad = first_not_finite(M)) {
+    throw std::invalid_argument(std::string(call) + ": X holds NaN or Inf (sample " +
+                                std::to_string(bad->col) + ", feature " +
+                                std::to_string(bad->row) + ")");
   }
 }
 
@@ -50,18 +47,16 @@ void check_finite(const char* call, MatrixView<const T> M) {
 template <typename T>
 void check_parameters(const char* call, const std::vector<T>& W, const std::vector<T>& b,
                       std::size_t n_features) {
-  for (std::size_t k = 0; k < W.size(); ++k) {
-    if (!std::isfinite(W[k])) {
-      throw std::invalid_argument(std::string(call) + ": weight W(" +
-                                  std::to_string(k / n_features) + ", " +
-                                  std::to_string(k % n_features) + ") is NaN or Inf");
-    }
+  const std::size_t k = first_not_finite(W.data(), W.size());
+  if (k < W.size()) {
+    throw std::invalid_argument(std::string(call) + ": weight W(" +
+                                std::to_string(k / n_features) + ", " +
+                                std::to_string(k % n_features) + ") is NaN or Inf");
   }
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    if (!std::isfinite(b[i])) {
-      throw std::invalid_argument(std::string(call) + ": bias b(" + std::to_string(i) +
-                                  ") is NaN or Inf");
-    }
+  const std::size_t i = first_not_finite(b.data(), b.size());
+  if (i < b.size()) {
+    throw std::invalid_argument(std::string(call) + ": bias b(" + std::to_string(i) +
+                                ") is NaN or Inf");
   }
 }
 

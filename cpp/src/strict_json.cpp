@@ -1,5 +1,7 @@
 #include "strict_json.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -92,6 +94,94 @@ json parse_strict_json(const std::string& text, std::size_t max_depth) {
   Builder builder(root, max_depth);
   json::sax_parse(text, &builder);  // every failure is thrown from the builder
   return root;
+}
+
+std::string refusal_text(const StrictJsonError& error, const std::string& what,
+                         std::size_t max_depth) {
+  switch (error.reason()) {
+    case StrictJsonError::Reason::too_deep:
+      return what + " nests deeper than " + std::to_string(max_depth) + " levels";
+    case StrictJsonError::Reason::repeated_key:
+      return what + " repeats the key " + in_quotes(error.detail());
+    case StrictJsonError::Reason::syntax:
+      break;
+  }
+  return what + " is not valid JSON: " + error.detail();
+}
+
+std::string in_quotes(const std::string& name) {
+  constexpr std::size_t shown = 80;
+  if (name.size() <= shown) return "'" + name + "'";
+  return "'" + name.substr(0, shown) + "...' (" + std::to_string(name.size()) + " bytes)";
+}
+
+JsonFields::JsonFields(const json& object, std::string where)
+    : object_(object), where_(std::move(where)) {
+  if (!object_.is_object()) fail("is not a JSON object");
+}
+
+void JsonFields::fail(const std::string& problem) const {
+  throw JsonFieldError(where_ + " " + problem);
+}
+
+void JsonFields::expect_keys(std::initializer_list<const char*> names) const {
+  for (const char* name : names) {
+    if (!object_.contains(name)) fail("has no \"" + std::string(name) + "\"");
+  }
+  for (const auto& item : object_.items()) {
+    const bool known = std::any_of(names.begin(), names.end(),
+                                   [&](const char* name) { return item.key() == name; });
+    if (!known) fail("has an unknown key " + in_quotes(item.key()));
+  }
+}
+
+const json& JsonFields::at(const char* key) const {
+  const auto it = object_.find(key);
+  if (it == object_.end()) fail("has no \"" + std::string(key) + "\"");
+  return *it;
+}
+
+std::string JsonFields::string(const char* key) const {
+  const json& value = at(key);
+  if (!value.is_string()) fail("has a \"" + std::string(key) + "\" that is not a string");
+  return value.get<std::string>();
+}
+
+bool JsonFields::boolean(const char* key) const {
+  const json& value = at(key);
+  if (!value.is_boolean()) fail("has a \"" + std::string(key) + "\" that is not true or false");
+  return value.get<bool>();
+}
+
+double JsonFields::number(const char* key) const {
+  const json& value = at(key);
+  if (!value.is_number() || !std::isfinite(value.get<double>())) {
+    fail("has a \"" + std::string(key) + "\" that is not a finite number");
+  }
+  return value.get<double>();
+}
+
+std::uint64_t JsonFields::count(const char* key) const {
+  const json& value = at(key);
+  if (!value.is_number_unsigned()) {
+    fail("has a \"" + std::string(key) + "\" that is not a non-negative integer");
+  }
+  return value.get<std::uint64_t>();
+}
+
+const json& JsonFields::array(const char* key) const {
+  const json& value = at(key);
+  if (!value.is_array()) fail("has a \"" + std::string(key) + "\" that is not an array");
+  return value;
+}
+
+std::vector<std::string> JsonFields::strings(const char* key) const {
+  std::vector<std::string> out;
+  for (const json& value : array(key)) {
+    if (!value.is_string()) fail("has a \"" + std::string(key) + "\" holding a non-string");
+    out.push_back(value.get<std::string>());
+  }
+  return out;
 }
 
 }  // namespace blasnet
