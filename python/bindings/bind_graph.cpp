@@ -39,6 +39,9 @@ GraphSpec to_spec(const std::vector<InputTuple>& inputs, const std::vector<NodeT
   return spec;
 }
 
+// A call's arrays, one per input or output, as the stubs show them: list[Any].
+using Arrays = py::typing::List<py::object>;
+
 // The batch of a call, viewed in place: one array per input, one target per output (None
 // for an output whose target is an input).
 template <typename T>
@@ -80,7 +83,8 @@ void bind_graph_type(py::module_& m, const char* name) {
            py::arg("inputs"), py::arg("nodes"), py::arg("outputs"), py::arg("owner"),
            py::keep_alive<1, 5>())
       .def_property_readonly("inputs",
-                             [](const Shared& s) {
+                             [](const Shared& s)
+                                 -> py::typing::List<py::typing::Tuple<std::string, std::size_t>> {
                                py::list out;
                                for (const InputSpec& in : s.model.plan().inputs) {
                                  out.append(py::make_tuple(in.name, in.dim));
@@ -88,7 +92,10 @@ void bind_graph_type(py::module_& m, const char* name) {
                                return out;
                              })
       .def_property_readonly("outputs",
-                             [](const Shared& s) {
+                             [](const Shared& s)
+                                 -> py::typing::List<py::typing::Tuple<
+                                     std::string, std::size_t, std::string, double,
+                                     py::typing::Optional<py::str>>> {
                                const GraphPlan& plan = s.model.plan();
                                py::list out;
                                for (const PlannedOutput& o : plan.outputs) {
@@ -101,7 +108,10 @@ void bind_graph_type(py::module_& m, const char* name) {
                                return out;
                              })
       .def_property_readonly("nodes",
-                             [](const Shared& s) {
+                             [](const Shared& s)
+                                 -> py::typing::List<py::typing::Tuple<
+                                     std::string, py::typing::List<py::str>, std::size_t,
+                                     std::size_t, std::string>> {
                                const GraphPlan& plan = s.model.plan();
                                py::list out;
                                for (const PlannedNode& node : plan.nodes) {
@@ -124,7 +134,7 @@ void bind_graph_type(py::module_& m, const char* name) {
            [](py::object self) { return buffer_view(self.cast<Shared&>().model.gradients(), self); })
       .def("output_losses", [](const Shared& s) { return s.model.output_losses(); })
       .def("forward",
-           [](Shared& s, const py::list& X, bool training) {
+           [](Shared& s, const Arrays& X, bool training) {
              const BatchViews<T> views(s.model.plan(), X, py::list());
              const GraphPlan& plan = s.model.plan();
              const std::size_t n = views.inputs.empty() ? 0 : views.inputs[0].cols;
@@ -147,7 +157,7 @@ void bind_graph_type(py::module_& m, const char* name) {
       .def("predict",
            // The inference pass straight into the results, sharing the graph with other
            // predictions (see guarded.hpp).
-           [](const Shared& s, const py::list& X) {
+           [](const Shared& s, const Arrays& X) {
              const BatchViews<T> views(s.model.plan(), X, py::list());
              const GraphPlan& plan = s.model.plan();
              const std::size_t n = views.inputs.empty() ? 0 : views.inputs[0].cols;
@@ -168,7 +178,7 @@ void bind_graph_type(py::module_& m, const char* name) {
            },
            py::arg("inputs"))
       .def("evaluate",
-           [](Shared& s, const py::list& X, const py::list& targets, py::handle sample_weight) {
+           [](Shared& s, const Arrays& X, const Arrays& targets, py::handle sample_weight) {
              const BatchViews<T> views(s.model.plan(), X, targets, sample_weight);
              py::gil_scoped_release release;
              Lock lock(s.busy);
@@ -176,7 +186,7 @@ void bind_graph_type(py::module_& m, const char* name) {
            },
            py::arg("inputs"), py::arg("targets"), py::arg("sample_weight") = py::none())
       .def("backward",
-           [](Shared& s, const py::list& X, const py::list& targets, py::handle sample_weight) {
+           [](Shared& s, const Arrays& X, const Arrays& targets, py::handle sample_weight) {
              const BatchViews<T> views(s.model.plan(), X, targets, sample_weight);
              py::gil_scoped_release release;
              Lock lock(s.busy);
@@ -184,7 +194,7 @@ void bind_graph_type(py::module_& m, const char* name) {
            },
            py::arg("inputs"), py::arg("targets"), py::arg("sample_weight") = py::none())
       .def("train_step",
-           [](Shared& s, const py::list& X, const py::list& targets, Optimizer& optimizer,
+           [](Shared& s, const Arrays& X, const Arrays& targets, Optimizer& optimizer,
               py::handle sample_weight) {
              const BatchViews<T> views(s.model.plan(), X, targets, sample_weight);
              py::gil_scoped_release release;
@@ -195,10 +205,10 @@ void bind_graph_type(py::module_& m, const char* name) {
            py::arg("sample_weight") = py::none())
       .def("fit",
            // Returns run_fit's dict: the epochs' records and why training stopped.
-           [](Shared& s, const py::list& X, const py::list& targets, Optimizer& optimizer,
+           [](Shared& s, const Arrays& X, const Arrays& targets, Optimizer& optimizer,
               std::size_t epochs, std::size_t batch_size, bool shuffle, std::uint64_t seed,
-              py::handle sample_weight, const std::optional<py::list>& X_val,
-              const std::optional<py::list>& targets_val, std::optional<std::size_t> patience,
+              py::handle sample_weight, const std::optional<Arrays>& X_val,
+              const std::optional<Arrays>& targets_val, std::optional<std::size_t> patience,
               double min_delta, bool restore_best, Schedule* schedule, const py::object& on_epoch) {
              const BatchViews<T> views(s.model.plan(), X, targets, sample_weight);
              std::optional<BatchViews<T>> validation;

@@ -33,22 +33,24 @@ py::tuple spec_tuple(const GraphSpec& spec) {
   return py::make_tuple(inputs, nodes, outputs);
 }
 
+// The optimizer is optional (None saves none); std::optional, not a bare pointer, so that the
+// signature, and the stubs, say so.
 template <typename T>
 void bind_savers(py::module_& m) {
   m.def("save_network",
-        [](Guarded<Network<T>>& s, const std::string& path, const Optimizer* optimizer,
-           const std::string& extra) {
+        [](Guarded<Network<T>>& s, const std::string& path,
+           std::optional<const Optimizer*> optimizer, const std::string& extra) {
           py::gil_scoped_release release;
           Lock lock(s.busy);
-          save(path, s.model, optimizer, extra);
+          save(path, s.model, optimizer.value_or(nullptr), extra);
         },
         py::arg("network"), py::arg("path"), py::arg("optimizer"), py::arg("extra"));
   m.def("save_graph",
         [](Guarded<Graph<T>>& s, const std::string& path, const std::string& kind,
-           const Optimizer* optimizer, const std::string& extra) {
+           std::optional<const Optimizer*> optimizer, const std::string& extra) {
           py::gil_scoped_release release;
           Lock lock(s.busy);
-          save(path, s.model, kind, optimizer, extra);
+          save(path, s.model, kind, optimizer.value_or(nullptr), extra);
         },
         py::arg("graph"), py::arg("path"), py::arg("kind"), py::arg("optimizer"),
         py::arg("extra"));
@@ -92,7 +94,7 @@ model file 'missing.safetensors': cannot open it: No such file or directory
   bind_savers<float>(m);
   m.def(
       "load_model",
-      [](const std::string& path) {
+      [](const std::string& path) -> StrDict {
         std::optional<LoadedModel> loaded;
         {
           py::gil_scoped_release release;

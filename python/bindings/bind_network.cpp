@@ -50,7 +50,9 @@ void bind_network_type(py::module_& m, const char* name) {
       .def_property_readonly("input_dim", [](const Shared& s) { return s.model.input_dim(); })
       .def_property_readonly("output_dim", [](const Shared& s) { return s.model.output_dim(); })
       .def_property_readonly("layers",
-                             [](const Shared& s) {
+                             [](const Shared& s)
+                                 -> py::typing::List<py::typing::Tuple<
+                                     std::string, std::size_t, std::size_t, std::string>> {
                                py::list out;
                                for (std::size_t k = 0; k < s.model.layer_count(); ++k) {
                                  const Dense<T>& l = s.model.layer(k);
@@ -158,7 +160,7 @@ void bind_network_type(py::module_& m, const char* name) {
 
 }  // namespace
 
-py::list parameter_info_list(const std::vector<ParameterInfo>& info) {
+ParameterInfoList parameter_info_list(const std::vector<ParameterInfo>& info) {
   py::list out;
   for (const ParameterInfo& p : info) {
     py::tuple shape = p.cols == 0 ? py::tuple(py::make_tuple(p.rows))

@@ -3,7 +3,10 @@
 
 #include <blasnet/graph_plan.hpp>
 #include <pybind11/pybind11.h>
+#include <pybind11/typing.h>
 
+#include <cstddef>
+#include <string>
 #include <vector>
 
 namespace blasnet::python {
@@ -18,7 +21,14 @@ void bind_model_file(pybind11::module_& m);
 void bind_perceptron(pybind11::module_& m);
 void bind_distributed(pybind11::module_& m);
 
+// Declared types, so that the signatures and the stubs generated from them
+// (tools/generate_stubs.py) say dict[str, Any] and [(name, offset, shape)], not a bare dict
+// and list.
+using StrDict = pybind11::typing::Dict<pybind11::str, pybind11::object>;
+using ParameterInfoList = pybind11::typing::List<pybind11::typing::Tuple<
+    std::string, std::size_t, pybind11::typing::Tuple<std::size_t, pybind11::ellipsis>>>;
+
 // [(name, offset, shape)] of the flat buffers, shape (rows, cols) or (rows,).
-pybind11::list parameter_info_list(const std::vector<ParameterInfo>& info);
+ParameterInfoList parameter_info_list(const std::vector<ParameterInfo>& info);
 
 }  // namespace blasnet::python
