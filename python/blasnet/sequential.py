@@ -76,7 +76,7 @@ class Sequential:
         core = _core.NetworkF32 if self._dtype == np.float32 else _core.NetworkF64
         self._attach(core(as_count(input_dim, "input_dim"), layers, self._seed))
 
-    def _attach(self, net: _core._Network) -> None:
+    def _attach(self, net: _core.NetworkF64 | _core.NetworkF32) -> None:
         self._net = net
         # Read once: asking the core costs more than a small training step's Python side.
         self._input_dim = int(self._net.input_dim)
@@ -91,7 +91,9 @@ class Sequential:
         self._partial_passes = 0
 
     @classmethod
-    def _from_core(cls, net: _core._Network, dtype: np.dtype[Any], seed: int) -> Sequential:
+    def _from_core(
+        cls, net: _core.NetworkF64 | _core.NetworkF32, dtype: np.dtype[Any], seed: int
+    ) -> Sequential:
         """A Sequential around a core network read from a file."""
         model = cls.__new__(cls)
         model._dtype, model._seed = dtype, seed
