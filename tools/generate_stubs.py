@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import sys
 import tempfile
 from pathlib import Path
@@ -40,6 +41,8 @@ from pybind11_stubgen.structs import (
 )
 from pybind11_stubgen.writer import Writer
 
+# The stub's text is what this version prints; pyproject.toml's test extra pins the same.
+STUBGEN_VERSION = "3.0.0"
 MODULE = "blasnet._core"
 ROOT = Path(__file__).resolve().parents[1]
 STUB = ROOT / "python" / "blasnet" / "_core.pyi"
@@ -91,6 +94,12 @@ class ExplicitNoneDefaults(IParser):
 
 def generate() -> str:
     """The stub text of the installed blasnet._core."""
+    installed = importlib.metadata.version("pybind11-stubgen")
+    if installed != STUBGEN_VERSION:
+        raise SystemExit(
+            f"pybind11-stubgen {installed} is installed; the stubs are made with "
+            f"{STUBGEN_VERSION}: pip install pybind11-stubgen=={STUBGEN_VERSION}"
+        )
     args = arg_parser().parse_args(["--exit-code", MODULE], namespace=CLIArgs())
     base = type(stub_parser_from_args(args))
     parser = type("Parser", (ModuleAttributeHints, ExplicitNoneDefaults, base), {})()
