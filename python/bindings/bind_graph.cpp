@@ -21,6 +21,9 @@ namespace py = pybind11;
 namespace blasnet::python {
 namespace {
 
+// One array per input or per output, as the stubs then say.
+using Arrays = py::typing::List<py::object>;
+
 // The loss of a call: for a one-output graph (a Sequential) the call may name it, and it
 // stays the output's loss afterwards, as Network's calls set it.
 std::optional<Loss> call_loss(const GraphPlan& plan, const std::optional<std::string>& loss) {
@@ -40,7 +43,7 @@ struct BatchViews {
   std::vector<Targets<T>> targets;
   const T* sample_weights = nullptr;
 
-  BatchViews(const GraphPlan& plan, const py::list& X, const py::list& targets_,
+  BatchViews(const GraphPlan& plan, const Arrays& X, const Arrays& targets_,
              py::handle weights = py::none(), std::optional<Loss> loss = std::nullopt) {
     for (py::handle x : X) inputs.push_back(as_columns<T>(x));
     for (std::size_t o = 0; o < plan.outputs.size() && o < targets_.size(); ++o) {
@@ -83,7 +86,7 @@ void bind_graph_type(py::module_& m, const char* name) {
            [](py::object self) { return buffer_view(self.cast<Shared&>().model.gradients(), self); })
       .def("output_losses", [](const Shared& s) { return s.model.output_losses(); })
       .def("forward",
-           [](Shared& s, const py::list& X, bool training) {
+           [](Shared& s, const Arrays& X, bool training) {
              const BatchViews<T> views(s.model.plan(), X, py::list());
              const GraphPlan& plan = s.model.plan();
              const std::size_t n = views.inputs.empty() ? 0 : views.inputs[0].cols;
@@ -106,7 +109,7 @@ void bind_graph_type(py::module_& m, const char* name) {
       .def("predict",
            // The inference pass straight into the results, sharing the graph with other
            // predictions (see guarded.hpp).
-           [](const Shared& s, const py::list& X) {
+           [](const Shared& s, const Arrays& X) {
              const BatchViews<T> views(s.model.plan(), X, py::list());
              const GraphPlan& plan = s.model.plan();
              const std::size_t n = views.inputs.empty() ? 0 : views.inputs[0].cols;
@@ -127,7 +130,7 @@ void bind_graph_type(py::module_& m, const char* name) {
            },
            py::arg("inputs"))
       .def("evaluate",
-           [](Shared& s, const py::list& X, const py::list& targets, py::handle sample_weight,
+           [](Shared& s, const Arrays& X, const Arrays& targets, py::handle sample_weight,
               const std::optional<std::string>& loss) {
              const std::optional<Loss> set = call_loss(s.model.plan(), loss);
              const BatchViews<T> views(s.model.plan(), X, targets, sample_weight, set);
@@ -139,7 +142,7 @@ void bind_graph_type(py::module_& m, const char* name) {
            py::arg("inputs"), py::arg("targets"), py::arg("sample_weight") = py::none(),
            py::arg("loss") = py::none())
       .def("backward",
-           [](Shared& s, const py::list& X, const py::list& targets, py::handle sample_weight,
+           [](Shared& s, const Arrays& X, const Arrays& targets, py::handle sample_weight,
               const std::optional<std::string>& loss) {
              const std::optional<Loss> set = call_loss(s.model.plan(), loss);
              const BatchViews<T> views(s.model.plan(), X, targets, sample_weight, set);
@@ -151,7 +154,7 @@ void bind_graph_type(py::module_& m, const char* name) {
            py::arg("inputs"), py::arg("targets"), py::arg("sample_weight") = py::none(),
            py::arg("loss") = py::none())
       .def("train_step",
-           [](Shared& s, const py::list& X, const py::list& targets, Optimizer& optimizer,
+           [](Shared& s, const Arrays& X, const Arrays& targets, Optimizer& optimizer,
               py::handle sample_weight, const std::optional<std::string>& loss) {
              const std::optional<Loss> set = call_loss(s.model.plan(), loss);
              const BatchViews<T> views(s.model.plan(), X, targets, sample_weight, set);
@@ -164,10 +167,10 @@ void bind_graph_type(py::module_& m, const char* name) {
            py::arg("sample_weight") = py::none(), py::arg("loss") = py::none())
       .def("fit",
            // Returns run_fit's dict: the epochs' records and why training stopped.
-           [](py::object self, const py::list& X, const py::list& targets, Optimizer& optimizer,
+           [](py::object self, const Arrays& X, const Arrays& targets, Optimizer& optimizer,
               std::size_t epochs, std::size_t batch_size, bool shuffle, std::uint64_t seed,
-              py::handle sample_weight, const std::optional<py::list>& X_val,
-              const std::optional<py::list>& targets_val, std::optional<std::size_t> patience,
+              py::handle sample_weight, const std::optional<Arrays>& X_val,
+              const std::optional<Arrays>& targets_val, std::optional<std::size_t> patience,
               double min_delta, bool restore_best, Schedule* schedule, const py::object& on_epoch,
               const std::optional<std::string>& loss,
               const std::optional<std::pair<std::size_t, std::size_t>>& shard,
@@ -177,7 +180,7 @@ void bind_graph_type(py::module_& m, const char* name) {
              const BatchViews<T> views(s.model.plan(), X, targets, sample_weight, set);
              std::optional<BatchViews<T>> validation;
              if (X_val) {
-               validation.emplace(s.model.plan(), *X_val, targets_val.value_or(py::list()),
+               validation.emplace(s.model.plan(), *X_val, targets_val.value_or(Arrays()),
                                   py::none(), set);
              }
              FitOptions options = fit_options(epochs, batch_size, shuffle, seed, patience,

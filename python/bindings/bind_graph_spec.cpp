@@ -4,7 +4,7 @@
 
 #include <blasnet/graph_plan.hpp>
 #include <blasnet/network.hpp>
-#include <pybind11/operators.h>
+#include <pybind11/typing.h>
 #include <pybind11/stl.h>
 
 #include <string>
@@ -16,8 +16,12 @@ namespace py = pybind11;
 
 namespace blasnet::python {
 
-py::tuple shape_of(const ParameterInfo& p) {
-  return p.cols == 0 ? py::tuple(py::make_tuple(p.rows)) : py::tuple(py::make_tuple(p.rows, p.cols));
+// (rows, cols) of a W, (rows,) of a b.
+py::typing::Tuple<std::size_t, py::ellipsis> shape_of(const ParameterInfo& p) {
+  py::typing::Tuple<std::size_t, py::ellipsis> shape(p.cols == 0 ? 1 : 2);
+  shape[0] = py::int_(p.rows);
+  if (p.cols != 0) shape[1] = py::int_(p.cols);
+  return shape;
 }
 
 std::vector<PlannedNodeInfo> planned_nodes(const GraphPlan& plan) {
@@ -49,7 +53,6 @@ void bind_graph_spec(py::module_& m) {
   py::class_<InputSpec>(m, "InputSpec", "A data input of dim features per sample.")
       .def(py::init([](std::string name, std::size_t dim) { return InputSpec{std::move(name), dim}; }),
            py::arg("name"), py::arg("dim"))
-      .def(py::self == py::self)
       .def_readonly("name", &InputSpec::name)
       .def_readonly("dim", &InputSpec::dim);
   py::class_<NodeSpec>(m, "NodeSpec",
@@ -63,7 +66,6 @@ void bind_graph_spec(py::module_& m) {
            }),
            py::arg("name"), py::arg("inputs"), py::arg("units"), py::arg("activation"),
            py::arg("share") = "", py::arg("transpose") = false, py::arg("dropout") = 0.0)
-      .def(py::self == py::self)
       .def_readonly("name", &NodeSpec::name)
       .def_readonly("inputs", &NodeSpec::inputs)
       .def_readonly("units", &NodeSpec::units)
@@ -79,7 +81,6 @@ void bind_graph_spec(py::module_& m) {
              return OutputSpec{std::move(node), parse_loss(loss), weight, std::move(target)};
            }),
            py::arg("node"), py::arg("loss"), py::arg("weight") = 1.0, py::arg("target") = "")
-      .def(py::self == py::self)
       .def_readonly("node", &OutputSpec::node)
       .def_property_readonly("loss", [](const OutputSpec& s) { return std::string(loss_name(s.loss)); })
       .def_readonly("weight", &OutputSpec::weight)
@@ -90,7 +91,9 @@ void bind_graph_spec(py::module_& m) {
              return GraphSpec{std::move(inputs), std::move(nodes), std::move(outputs)};
            }),
            py::arg("inputs"), py::arg("nodes"), py::arg("outputs"))
-      .def(py::self == py::self)
+      .def("declares_same",
+           [](const GraphSpec& a, const GraphSpec& b) { return a == b; }, py::arg("other"),
+           "Whether other declares the same graph, field by field.")
       .def_readonly("inputs", &GraphSpec::inputs)
       .def_readonly("nodes", &GraphSpec::nodes)
       .def_readonly("outputs", &GraphSpec::outputs);

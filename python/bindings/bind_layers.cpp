@@ -63,8 +63,9 @@ py::tuple names_of(const std::array<Enum, N>& values, Name name) {
 }  // namespace
 
 void bind_layers(py::module_& m) {
-  m.attr("ACTIVATIONS") = names_of(all_activations, activation_name);
-  m.attr("LOSSES") = names_of(all_losses, loss_name);
+  using Names = py::typing::Tuple<py::str, py::ellipsis>;
+  m.attr_with_type_hint<Names>("ACTIVATIONS") = names_of(all_activations, activation_name);
+  m.attr_with_type_hint<Names>("LOSSES") = names_of(all_losses, loss_name);
 
   py::class_<DenseSpec>(m, "Dense", dense_doc)
       .def(py::init(&make_dense), py::arg("units"), py::arg("activation") = "identity",

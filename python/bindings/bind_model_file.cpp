@@ -17,14 +17,16 @@ namespace py = pybind11;
 namespace blasnet::python {
 namespace {
 
+// The optimizer is optional (None saves none); std::optional, not a bare pointer, so that the
+// signature, and the stubs, say so.
 template <typename T>
 void bind_savers(py::module_& m) {
   m.def("save_graph",
         [](Guarded<Graph<T>>& s, const std::string& path, const std::string& kind,
-           const Optimizer* optimizer, const std::string& extra) {
+           std::optional<const Optimizer*> optimizer, const std::string& extra) {
           py::gil_scoped_release release;
           Lock lock(s.busy);
-          save(path, s.model, kind, optimizer, extra);
+          save(path, s.model, kind, optimizer.value_or(nullptr), extra);
         },
         py::arg("graph"), py::arg("path"), py::arg("kind"), py::arg("optimizer"),
         py::arg("extra"));
@@ -46,9 +48,9 @@ py::object wrap(Graph<T>&& graph, const std::string& kind, const std::string& pa
 }
 
 // What load_model returns: the file's parts, and its graph as its kind's model holds it.
-py::dict loaded_dict(LoadedModel&& loaded, const std::string& label) {
+StrDict loaded_dict(LoadedModel&& loaded, const std::string& label) {
   const ModelFile& file = loaded.file;
-  py::dict out;
+  StrDict out;
   out["kind"] = file.kind;
   out["dtype"] = file.dtype;
   out["extra"] = file.extra;
@@ -81,7 +83,7 @@ model file 'missing.safetensors': cannot open it: No such file or directory
   bind_savers<float>(m);
   m.def(
       "load_model",
-      [](const std::string& path) {
+      [](const std::string& path) -> StrDict {
         std::optional<LoadedModel> loaded;
         {
           py::gil_scoped_release release;
@@ -93,7 +95,7 @@ model file 'missing.safetensors': cannot open it: No such file or directory
       "Reads and checks a model file: {kind, dtype, extra, spec, optimizer, core}.");
   m.def(
       "load_model_bytes",
-      [](const py::bytes& data) {
+      [](const py::bytes& data) -> StrDict {
         const std::string_view bytes = data;  // data, alive and immutable, outlives the call
         std::optional<LoadedModel> loaded;
         {

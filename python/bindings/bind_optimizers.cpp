@@ -61,7 +61,7 @@ void copy_buffers(const Optimizer& optimizer, py::dict& out) {
   }
 }
 
-py::dict state_of(const Optimizer& optimizer) {
+StrDict state_of(const Optimizer& optimizer) {
   py::dict out;
   out["steps"] = optimizer.steps();
   if (optimizer.holds_state<float>()) copy_buffers<float>(optimizer, out);
@@ -404,7 +404,7 @@ void bind_optimizers(py::module_& m) {
           state_doc)
       .def(
           "load_state",
-          [](Optimizer& o, const py::dict& state) {
+          [](Optimizer& o, const StrDict& state) {
             const auto hold = held(o);
             load_state_from(o, state);
           },

@@ -3,7 +3,9 @@
 
 #include <blasnet/graph_plan.hpp>
 #include <pybind11/pybind11.h>
+#include <pybind11/typing.h>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +20,10 @@ void bind_graph_spec(pybind11::module_& m);
 void bind_graph(pybind11::module_& m);
 void bind_model_file(pybind11::module_& m);
 void bind_perceptron(pybind11::module_& m);
+
+// Declared types, so that the signatures and the stubs generated from them
+// (tools/generate_stubs.py) say dict[str, Any], not a bare dict.
+using StrDict = pybind11::typing::Dict<pybind11::str, pybind11::object>;
 
 // A planned node as Python reads it (bind_graph_spec.cpp).
 struct PlannedNodeInfo {

@@ -18,6 +18,8 @@
 
 #include "arrays.hpp"
 
+#include "bindings.hpp"
+
 namespace blasnet::python {
 
 namespace py = pybind11;
@@ -150,7 +152,7 @@ inline FitOptions fit_options(std::size_t epochs, std::size_t batch_size, bool s
 // on_epoch, so "records" lists them only when on_epoch is None: building them twice cost more
 // than a training step of a small network, for every epoch.
 template <typename Run>
-py::dict run_fit(FitOptions options, const py::object& on_epoch, Run&& run) {
+StrDict run_fit(FitOptions options, const py::object& on_epoch, Run&& run) {
   const StopOnInterrupt interrupt;
   options.stop = interrupt.stop();
   EpochCallback callback;

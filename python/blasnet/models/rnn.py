@@ -133,9 +133,9 @@ class RNN(Model):
         try:
             rnn = cls.__new__(cls)
             rnn._configure(**extra)
-            if rnn._dtype != one_step.dtype:
-                raise ValueError(f"its dtype is {one_step.dtype.name}, not {rnn._dtype.name}")
-            if rnn._declare(1).spec != one_step.spec:
+            if rnn.dtype != one_step.dtype:
+                raise ValueError(f"its dtype is {one_step.dtype.name}, not {rnn.dtype.name}")
+            if not rnn._declare(1).spec.declares_same(one_step.spec):
                 raise ValueError("its graph is not the one-step unrolling of the RNN its "
                                  "arguments describe")
         except (TypeError, ValueError) as error:
