@@ -173,8 +173,8 @@ def test_graph_round_trip(tmp_path: Path) -> None:
     assert loaded.outputs == g.outputs == ["dec", "cls"]
     assert loaded.nodes == g.nodes
     assert repr(loaded) == repr(g)
-    assert loaded._dense == g._dense  # share, transpose and dropout as declared
-    assert loaded._outputs == g._outputs  # losses, weights and the target input
+    # Shares, transposes, dropout, losses, weights and the target input as declared.
+    assert loaded.spec.declares_same(g.spec)
     out, again = g.forward(inputs), loaded.forward(inputs)
     assert list(out) == list(again)
     for name in out:
