@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     from blasnet.bench import CONFIGS, Options, run
-    from blasnet.bench.plot import plot_step_times
     from blasnet.bench.report import markdown, replace_section
     from blasnet.bench.runner import merge_cases, merge_latency
+    from blasnet.plots import plot_bench
 
     unknown = [name for name in args.configs or () if name not in CONFIGS]
     if unknown:
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             results = run(Options(**chosen), progress)
         # Written first: the measurements survive whatever goes wrong in drawing or writing.
         results_path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    plot_step_times(results, HERE / "step_times.png")
+    plot_bench(results, HERE / "step_times.png")
     tables = markdown(results)
     readme = HERE / "README.md"
     section = tables + "\n![Median step time per configuration](step_times.png)\n"

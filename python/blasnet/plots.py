@@ -11,7 +11,6 @@ import importlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy.typing as npt
 
 from ._paths import checked_path
 from .history import History
+from .units import format_seconds
 
 
 class _Predicts(Protocol):
@@ -154,7 +154,7 @@ def plot_timings(
     for i, (name, values) in enumerate(seconds.items()):
         xs = np.arange(len(labels)) + (i - (len(seconds) - 1) / 2) * width
         bars = ax.bar(xs, values, width, label=name)
-        ax.bar_label(bars, labels=[_short_time(value) for value in values], fontsize=8)
+        ax.bar_label(bars, labels=[format_seconds(value) for value in values], fontsize=8)
     ax.set_xticks(np.arange(len(labels)), list(labels))
     ax.set_yscale("log")
     ax.set_ylabel("seconds")
@@ -165,8 +165,8 @@ def plot_timings(
     pyplot.close(figure)
 
 
-def _short_time(seconds: float) -> str:
-    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+_BENCH_COLORS = {"blasnet": "#1b6ca8", "numpy": "#f2a541", "torch": "#d1495b",
+                 "sklearn": "#66a182"}
 
 
 def plot_bench(results: Mapping[str, Any] | str | os.PathLike[str],
@@ -191,11 +191,53 @@ def plot_bench(results: Mapping[str, Any] | str | os.PathLike[str],
     >>> os.path.getsize(os.path.join(folder, "bench.png")) > 0
     True
     """
-    from .bench.plot import plot_step_times
-
     if isinstance(results, Mapping):
         loaded = dict(results)
     else:
         with open(checked_path(results), encoding="utf-8") as file:
             loaded = json.load(file)
-    plot_step_times(loaded, Path(checked_path(path)), threads)
+    pyplot = _pyplot()
+    if threads is None:
+        threads = max(case["threads"] for case in loaded["cases"])
+    cases = [case for case in loaded["cases"] if case["threads"] == threads]
+    dtypes = list(dict.fromkeys(case["dtype"] for case in cases))
+    configs = list(dict.fromkeys(case["config"] for case in cases))
+    # In the order the run measured them (blasnet first).
+    names = list(dict.fromkeys(name for case in cases for name in case["implementations"]))
+    width = 0.8 / len(names)
+
+    figure, axes = pyplot.subplots(1, len(dtypes), figsize=(7.5 * len(dtypes), 5.5),
+                                   sharey=True, squeeze=False)
+    for ax, dtype in zip(axes[0], dtypes):
+        by_config = {case["config"]: case for case in cases if case["dtype"] == dtype}
+        for i, name in enumerate(names):
+            xs, heights = [], []
+            for x, config in enumerate(configs):
+                entry = by_config[config]["implementations"].get(name, {})
+                if "step" in entry:
+                    xs.append(x - 0.4 + (i + 0.5) * width)
+                    heights.append(entry["step"]["median"])
+            bars = ax.bar(xs, heights, width, label=name, color=_BENCH_COLORS.get(name))
+            ax.bar_label(bars, [format_seconds(h) for h in heights], rotation=90,
+                         padding=2, fontsize=7)
+        for x, config in enumerate(configs):
+            floor = by_config[config]["floor"]
+            if "seconds" in floor:
+                ax.hlines(floor["seconds"], x - 0.42, x + 0.42, colors="black", linewidth=1.5,
+                          label="GEMM floor" if x == 0 else None)
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(configs)),
+                      [f"{config}\n{by_config[config]['label']}\nbatch {by_config[config]['batch']}"
+                       for config in configs], fontsize=8)
+        ax.set_title(f"{dtype}, {threads} BLAS thread{'s' if threads > 1 else ''}")
+        ax.grid(axis="y", which="major", alpha=0.3)
+    axes[0][0].set_ylabel("median time of one training step (s, log scale)")
+    axes[0][0].legend(loc="upper left", fontsize=9)
+    # Room above the tallest bar for its rotated label.
+    low, high = axes[0][0].get_ylim()
+    axes[0][0].set_ylim(low, high * 8)
+    figure.suptitle("One training step (forward, backward, update by SGD, or by Adam where "
+                    "the name says so): lower is better")
+    figure.tight_layout()
+    figure.savefig(checked_path(path), dpi=120)
+    pyplot.close(figure)

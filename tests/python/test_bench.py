@@ -622,11 +622,11 @@ def test_full_run_script_measures_some_configs_alone_and_merges_them(
         return _measured_alone([_case("mnist-adam", "float64", 1, 0.004)])
 
     bench = importlib.import_module("blasnet.bench")
-    plot = importlib.import_module("blasnet.bench.plot")
+    plots = importlib.import_module("blasnet.plots")
     monkeypatch.setattr(run_script, "HERE", tmp_path)
     monkeypatch.setattr(run_script, "missing_packages", lambda: [])
     monkeypatch.setattr(bench, "run", fake_run)
-    monkeypatch.setattr(plot, "plot_step_times", lambda results, path: None)
+    monkeypatch.setattr(plots, "plot_bench", lambda results, path: None)
     assert run_script.main(["--configs", "mnist-adam", "--rounds", "2"]) == 0
     [options] = asked
     assert (list(options.configs), options.rounds, options.peak, options.latency,
@@ -654,8 +654,8 @@ def test_bench_command_runs_mnist_adam(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_plot_draws_a_png(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    from blasnet.bench.plot import plot_step_times
+    from blasnet.plots import plot_bench
 
     path = tmp_path / "step_times.png"
-    plot_step_times(_results(), path)
+    plot_bench(_results(), path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

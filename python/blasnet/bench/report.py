@@ -6,8 +6,8 @@ step over the GEMM floor, the sum of the medians of the step's gemm calls each t
 
 Examples
 --------
->>> format_seconds(0.00123), format_ratio(6.12), format_ratio(0.5)
-('1.23 ms', '6.1×', '0.50×')
+>>> format_ratio(6.12), format_ratio(0.5)
+('6.1×', '0.50×')
 """
 
 from __future__ import annotations
@@ -15,21 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..units import format_seconds
 from .configs import CONFIGS
 from .implementations import IMPLEMENTATIONS
 
 RESULTS_START = "<!-- results: start (written by bench/run.py; edits here are overwritten) -->"
 RESULTS_END = "<!-- results: end -->"
 MISSING = "–"
-
-
-def format_seconds(seconds: float) -> str:
-    """Seconds with three significant digits, in s, ms or µs."""
-    if seconds >= 1:
-        return f"{seconds:.3g} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.3g} ms"
-    return f"{seconds * 1e6:.3g} µs"
 
 
 def format_ratio(ratio: float | None) -> str:
