@@ -2,6 +2,8 @@
 // NumPy arrays as the core's matrices, in place. A C-contiguous (n_samples, n_features) array,
 // or one whose rows are evenly spaced (a slice X[:, t, :] of a sequence batch), is the
 // column-major n_features × n_samples matrix of the note with leading dimension = row stride.
+// The layout is defined once, by the package's blasnet._convert.in_place, which converts what
+// does not fit before it calls; here it is verified, for memory safety.
 
 #include <Python.h>
 #include <blasnet/checked_size.hpp>

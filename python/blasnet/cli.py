@@ -327,7 +327,7 @@ def _load_sequential(path: str) -> tuple[Sequential, list[str | int | float] | N
     if not isinstance(model, Sequential):
         raise ValueError(f"{path}: holds a {type(model).__name__}; the command line runs "
                          "models written by blasnet train")
-    if model.layers[-1][3] != "softmax":
+    if model.layers[-1].activation != "softmax":
         return model, None
     return model, model.classes or list(range(model.output_dim))
 
