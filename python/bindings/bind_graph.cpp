@@ -58,6 +58,19 @@ struct BatchViews {
   }
 };
 
+// call(batch) on the graph, held exclusively and without the GIL, after setting the loss the
+// call names (a Sequential's): evaluate, backward and train_step.
+template <typename T, typename Call>
+double on_batch(Guarded<Graph<T>>& s, const Arrays& X, const Arrays& targets,
+                py::handle sample_weight, const std::optional<std::string>& loss, Call&& call) {
+  const std::optional<Loss> set = call_loss(s.model.plan(), loss);
+  const BatchViews<T> views(s.model.plan(), X, targets, sample_weight, set);
+  py::gil_scoped_release release;
+  Lock lock(s.busy);
+  if (set) s.model.set_loss(0, *set);
+  return call(views.batch());
+}
+
 template <typename T>
 void bind_graph_type(py::module_& m, const char* name) {
   using Shared = Guarded<Graph<T>>;
@@ -132,36 +145,24 @@ void bind_graph_type(py::module_& m, const char* name) {
       .def("evaluate",
            [](Shared& s, const Arrays& X, const Arrays& targets, py::handle sample_weight,
               const std::optional<std::string>& loss) {
-             const std::optional<Loss> set = call_loss(s.model.plan(), loss);
-             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight, set);
-             py::gil_scoped_release release;
-             Lock lock(s.busy);
-             if (set) s.model.set_loss(0, *set);
-             return s.model.evaluate(views.batch());
+             return on_batch(s, X, targets, sample_weight, loss,
+                             [&](const Batch<T>& b) { return s.model.evaluate(b); });
            },
            py::arg("inputs"), py::arg("targets"), py::arg("sample_weight") = py::none(),
            py::arg("loss") = py::none())
       .def("backward",
            [](Shared& s, const Arrays& X, const Arrays& targets, py::handle sample_weight,
               const std::optional<std::string>& loss) {
-             const std::optional<Loss> set = call_loss(s.model.plan(), loss);
-             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight, set);
-             py::gil_scoped_release release;
-             Lock lock(s.busy);
-             if (set) s.model.set_loss(0, *set);
-             return s.model.backward(views.batch());
+             return on_batch(s, X, targets, sample_weight, loss,
+                             [&](const Batch<T>& b) { return s.model.backward(b); });
            },
            py::arg("inputs"), py::arg("targets"), py::arg("sample_weight") = py::none(),
            py::arg("loss") = py::none())
       .def("train_step",
            [](Shared& s, const Arrays& X, const Arrays& targets, Optimizer& optimizer,
               py::handle sample_weight, const std::optional<std::string>& loss) {
-             const std::optional<Loss> set = call_loss(s.model.plan(), loss);
-             const BatchViews<T> views(s.model.plan(), X, targets, sample_weight, set);
-             py::gil_scoped_release release;
-             Lock lock(s.busy);
-             if (set) s.model.set_loss(0, *set);
-             return train_step(s.model, views.batch(), optimizer);
+             return on_batch(s, X, targets, sample_weight, loss,
+                             [&](const Batch<T>& b) { return train_step(s.model, b, optimizer); });
            },
            py::arg("inputs"), py::arg("targets"), py::arg("optimizer"),
            py::arg("sample_weight") = py::none(), py::arg("loss") = py::none())

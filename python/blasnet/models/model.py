@@ -315,7 +315,8 @@ class Model:
                 "class_weight needs exactly one classification output with targets of its own; "
                 f"this model has {len(scored)}"
             )
-        return class_weight_samples(scored[0][0], scored[0][1], class_weight)
+        [(targets, loss_name)] = scored
+        return class_weight_samples(targets, loss_name, class_weight)
 
     # --- parameters ------------------------------------------------------------------------
 

@@ -126,13 +126,7 @@ class Sequential(Model):
         return model
 
     def save(self, path: str | os.PathLike[str], optimizer: _core.Optimizer | None = None) -> None:
-        """Writes the network to a model file (safetensors: the weights under their parameter
-        keys, the architecture and, if given, the optimizer's rule and state in the header).
-
-        Atomic: a temporary file in the same folder is written, flushed to disk and renamed
-        over ``path``; on any failure ``path`` is left as it was. Raises ModelFileError (a
-        ValueError) naming the problem. :func:`blasnet.load` reads the file back, bit for bit,
-        and so does ``blasnet::load`` in C++.
+        """Writes the network to a model file, atomically; see :meth:`Model.save`.
 
         Examples
         --------
