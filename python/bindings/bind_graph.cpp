@@ -35,23 +35,49 @@ std::optional<Loss> call_loss(const GraphPlan& plan, const std::optional<std::st
   return parse_loss(*loss);
 }
 
-// The batch of a call, viewed in place: one array per input, one target per output (None
-// for an output whose target is an input).
+// The batch of a call: one array per input, one target per output (None for an output whose
+// target is an input), and sample weights, read in place or converted once (arrays.hpp). An
+// error names an array as the user knows it: X and T for a graph of one input and one output
+// with targets (a Sequential), else by input and output name; "validation " before either for
+// fit's validation data.
+std::string input_label(const GraphPlan& plan, std::size_t i) {
+  return plan.inputs.size() == 1 ? "X" : "input '" + plan.inputs[i].name + "'";
+}
+
+std::string target_label(const GraphPlan& plan, std::size_t o) {
+  std::size_t given = 0;
+  for (const PlannedOutput& out : plan.outputs) given += out.target_input ? 0 : 1;
+  return given == 1 ? "T" : "targets of '" + plan.nodes[plan.outputs[o].node].name + "'";
+}
+
 template <typename T>
 struct BatchViews {
+  CallArrays<T> arrays;
   std::vector<MatrixView<const T>> inputs;
   std::vector<Targets<T>> targets;
   const T* sample_weights = nullptr;
 
   BatchViews(const GraphPlan& plan, const Arrays& X, const Arrays& targets_,
-             py::handle weights = py::none(), std::optional<Loss> loss = std::nullopt) {
-    for (py::handle x : X) inputs.push_back(as_columns<T>(x));
-    for (std::size_t o = 0; o < plan.outputs.size() && o < targets_.size(); ++o) {
-      const Loss read_as = loss.value_or(plan.outputs[o].loss);
-      targets.push_back(plan.outputs[o].target_input ? Targets<T>{}
-                                                     : as_targets<T>(targets_[o], read_as));
+             py::handle weights = py::none(), std::optional<Loss> loss = std::nullopt,
+             const char* prefix = "") {
+    if (X.size() != plan.inputs.size()) {
+      throw std::invalid_argument("graph: " + std::to_string(X.size()) + " input arrays for " +
+                                  std::to_string(plan.inputs.size()) + " inputs");
     }
-    sample_weights = as_weights<T>(weights);
+    for (std::size_t i = 0; i < plan.inputs.size(); ++i) {
+      inputs.push_back(arrays.samples(X[i], [&] { return prefix + input_label(plan, i); }));
+    }
+    for (std::size_t o = 0; o < plan.outputs.size() && o < targets_.size(); ++o) {
+      const PlannedOutput& out = plan.outputs[o];
+      if (out.target_input) {
+        targets.push_back(Targets<T>{});
+        continue;
+      }
+      targets.push_back(arrays.targets(targets_[o], loss.value_or(out.loss),
+                                       plan.nodes[out.node].units,
+                                       [&] { return prefix + target_label(plan, o); }));
+    }
+    sample_weights = arrays.weights(weights, inputs.empty() ? 0 : inputs[0].cols);
   }
   Batch<T> batch() const {
     return {{inputs.data(), inputs.size()}, {targets.data(), targets.size()}, sample_weights};
@@ -92,6 +118,26 @@ void bind_graph_type(py::module_& m, const char* name) {
                              "The dense nodes in the order the forward pass runs them.")
       .def_property_readonly("outputs",
                              [](const Shared& s) { return planned_outputs(s.model.plan()); })
+      .def_property_readonly(
+          "input_labels",
+          [](const Shared& s) {
+            std::vector<std::string> out;
+            for (std::size_t i = 0; i < s.model.plan().inputs.size(); ++i) {
+              out.push_back(input_label(s.model.plan(), i));
+            }
+            return out;
+          },
+          "How errors name each input: X for a graph of one, else by name.")
+      .def_property_readonly(
+          "target_labels",
+          [](const Shared& s) {
+            std::vector<std::string> out;
+            for (std::size_t o = 0; o < s.model.plan().outputs.size(); ++o) {
+              out.push_back(target_label(s.model.plan(), o));
+            }
+            return out;
+          },
+          "How errors name each output's targets: T where one output has targets, else by name.")
       .def("parameter_info", [](const Shared& s) { return s.model.parameter_info(); })
       .def("parameter_buffer",
            [](py::object self) { return buffer_view(self.cast<Shared&>().model.parameters(), self); })
@@ -100,7 +146,7 @@ void bind_graph_type(py::module_& m, const char* name) {
       .def("output_losses", [](const Shared& s) { return s.model.output_losses(); })
       .def("forward",
            [](Shared& s, const Arrays& X, bool training) {
-             const BatchViews<T> views(s.model.plan(), X, py::list());
+             const BatchViews<T> views(s.model.plan(), X, Arrays());
              const GraphPlan& plan = s.model.plan();
              const std::size_t n = views.inputs.empty() ? 0 : views.inputs[0].cols;
              std::vector<CArray<T>> outs;
@@ -123,7 +169,7 @@ void bind_graph_type(py::module_& m, const char* name) {
            // The inference pass straight into the results, sharing the graph with other
            // predictions (see guarded.hpp).
            [](const Shared& s, const Arrays& X) {
-             const BatchViews<T> views(s.model.plan(), X, py::list());
+             const BatchViews<T> views(s.model.plan(), X, Arrays());
              const GraphPlan& plan = s.model.plan();
              const std::size_t n = views.inputs.empty() ? 0 : views.inputs[0].cols;
              std::vector<CArray<T>> outs;
@@ -182,7 +228,7 @@ void bind_graph_type(py::module_& m, const char* name) {
              std::optional<BatchViews<T>> validation;
              if (X_val) {
                validation.emplace(s.model.plan(), *X_val, targets_val.value_or(Arrays()),
-                                  py::none(), set);
+                                  py::none(), set, "validation ");
              }
              FitOptions options = fit_options(epochs, batch_size, shuffle, seed, patience,
                                               min_delta, restore_best, schedule);

@@ -60,39 +60,13 @@ def converted(array: np.ndarray[Any, Any], dtype: Any, name: str) -> np.ndarray[
         raise ValueError(f"{name} has values outside the range of {np.dtype(dtype).name}") from error
 
 
-def in_place(X: Any, dtype: np.dtype[Any]) -> bool:
-    """Whether the core reads X in place: an aligned 2-D ndarray of ``dtype`` whose features
-    are adjacent and whose samples are evenly spaced forward in memory (a C-contiguous array,
-    or a slice ``X[:, t, :]`` of a batch of sequences). The one definition of the layout; the
-    bindings (arrays.hpp) verify it and refuse anything else with a TypeError.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> sequences = np.zeros((4, 3, 2))
-    >>> in_place(sequences[:, 1, :], np.dtype(np.float64)), in_place(sequences[:, :, 0], np.dtype(np.float64))
-    (True, False)
-    """
-    if not isinstance(X, np.ndarray) or X.dtype != dtype or X.ndim != 2 or not X.flags.aligned:
-        return False
-    n, d = X.shape
-    if n == 0 or d == 0:
-        return True
-    item = X.itemsize
-    feature_stride = X.strides[1] if d > 1 else item
-    sample_stride = X.strides[0] if n > 1 else d * item
-    return bool(feature_stride == item and sample_stride % item == 0 and sample_stride >= d * item)
-
-
 def as_samples(X: Any, dtype: np.dtype[Any], name: str = "X") -> np.ndarray[Any, Any]:
-    """X as the core reads it in place (:func:`in_place`), (n_samples, n_features) of
-    ``dtype``: the array itself when it already is one, otherwise one converted, C-contiguous
-    copy. ``name`` names X in errors."""
-    # The common case costs a few attribute reads: the array goes to the core as it is.
+    """X as a C-contiguous (n_samples, n_features) array of ``dtype``: the array itself when it
+    already is one, otherwise one converted copy; ValueError naming X (``name``) for anything
+    that holds no such samples. The bindings call it for an argument the core cannot read in
+    place (python/bindings/arrays.hpp decides), and the models for data they split."""
     if type(X) is np.ndarray and X.dtype is dtype and X.ndim == 2 and X.flags.c_contiguous:
         return X
-    if in_place(X, dtype):
-        return X  # type: ignore[no-any-return]
     array = _numeric_array(X, name)
     if array.ndim != 2:
         raise ValueError(
@@ -105,17 +79,14 @@ def as_samples(X: Any, dtype: np.dtype[Any], name: str = "X") -> np.ndarray[Any,
 def as_targets(
     T: Any, loss: str, output_dim: int, dtype: np.dtype[Any], name: str = "T"
 ) -> np.ndarray[Any, Any]:
-    """Targets as the core takes them: an (n_samples, output_dim) array of ``dtype`` it reads
-    in place (:func:`in_place`), or, for softmax_cross_entropy, C-contiguous int64 class labels
-    of shape (n_samples,).
+    """Targets as the core takes them: a C-contiguous (n_samples, output_dim) array of
+    ``dtype``, or, for softmax_cross_entropy, int64 class labels of shape (n_samples,).
     ``name`` names T in errors."""
     if type(T) is np.ndarray and T.flags.c_contiguous:
         if T.dtype is dtype and T.ndim == 2:
             return T
         if T.dtype is _INT64 and T.ndim == 1 and loss == "softmax_cross_entropy":
             return T
-    if in_place(T, dtype):
-        return T  # type: ignore[no-any-return]
     array = _numeric_array(T, name)
     if array.ndim == 1:
         if loss == "softmax_cross_entropy" and array.dtype.kind in "iu":
@@ -130,6 +101,22 @@ def as_targets(
     elif array.ndim != 2:
         raise ValueError(f"{name} must be 1-D or 2-D, got shape {array.shape}")
     return converted(array, dtype, name)
+
+
+def as_sample_weight(weights: Any, n: int, dtype: np.dtype[Any]) -> np.ndarray[Any, Any] | None:
+    """Per-sample weights as a C-contiguous (n,) array of ``dtype``, checked."""
+    if weights is None:
+        return None
+    array = np.asarray(weights)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"sample_weight must be numeric, got an array of dtype {array.dtype}")
+    if array.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), one per sample, got {array.shape}")
+    if not np.all(np.isfinite(array)) or np.any(array < 0):
+        raise ValueError("sample_weight must be finite and non-negative")
+    if not np.any(array > 0):
+        raise ValueError("sample_weight is zero everywhere: no sample would count")
+    return np.ascontiguousarray(array, dtype=dtype)
 
 
 def checked_classes(classes: Any, n_outputs: int, what: str) -> list[str | int | float]:

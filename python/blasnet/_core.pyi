@@ -813,6 +813,11 @@ class GraphF64:
     def train_step(self, inputs: list[typing.Any], targets: list[typing.Any], optimizer: Optimizer, sample_weight: typing.Any = None, loss: str | None = None) -> float:
         ...
     @property
+    def input_labels(self) -> list[str]:
+        """
+        How errors name each input: X for a graph of one, else by name.
+        """
+    @property
     def inputs(self) -> list[InputSpec]:
         ...
     @property
@@ -827,6 +832,11 @@ class GraphF64:
     def spec(self) -> GraphSpec:
         """
         The declarations the graph was built from.
+        """
+    @property
+    def target_labels(self) -> list[str]:
+        """
+        How errors name each output's targets: T where one output has targets, else by name.
         """
 class GraphF32:
     @typing.overload
@@ -861,6 +871,11 @@ class GraphF32:
     def train_step(self, inputs: list[typing.Any], targets: list[typing.Any], optimizer: Optimizer, sample_weight: typing.Any = None, loss: str | None = None) -> float:
         ...
     @property
+    def input_labels(self) -> list[str]:
+        """
+        How errors name each input: X for a graph of one, else by name.
+        """
+    @property
     def inputs(self) -> list[InputSpec]:
         ...
     @property
@@ -875,6 +890,11 @@ class GraphF32:
     def spec(self) -> GraphSpec:
         """
         The declarations the graph was built from.
+        """
+    @property
+    def target_labels(self) -> list[str]:
+        """
+        How errors name each output's targets: T where one output has targets, else by name.
         """
 class ModelFileError(ValueError):
     """

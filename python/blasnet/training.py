@@ -76,22 +76,6 @@ def early_stopping_args(rule: EarlyStopping | bool | None) -> dict[str, Any]:
     }
 
 
-def as_sample_weight(weights: Any, n: int, dtype: np.dtype[Any]) -> np.ndarray[Any, Any] | None:
-    """Per-sample weights as a C-contiguous (n,) array of ``dtype``, checked."""
-    if weights is None:
-        return None
-    array = np.asarray(weights)
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"sample_weight must be numeric, got an array of dtype {array.dtype}")
-    if array.shape != (n,):
-        raise ValueError(f"sample_weight must have shape ({n},), one per sample, got {array.shape}")
-    if not np.all(np.isfinite(array)) or np.any(array < 0):
-        raise ValueError("sample_weight must be finite and non-negative")
-    if not np.any(array > 0):
-        raise ValueError("sample_weight is zero everywhere: no sample would count")
-    return np.ascontiguousarray(array, dtype=dtype)
-
-
 def class_labels(T: np.ndarray[Any, Any], loss: str) -> np.ndarray[Any, Any]:
     """The class of each sample in converted targets: labels, the largest target of a row, or
     a single binary unit's side of 0.5."""

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the C++ tests that run threads against one model or one optimizer — predictions
 # sharing a const graph, a stop flag set from another thread, calls that wait for a running
-# fit's optimizer, fits that share one — with ThreadSanitizer, and runs them:
+# fit's optimizer, fits that share one, data-parallel fits whose hooks meet in shared memory —
+# with ThreadSanitizer, and runs them:
 #   tests/sanitize/run_tsan.sh
 # Exits non-zero on a failed test or on any ThreadSanitizer report. The build is in build/tsan.
 set -euo pipefail
@@ -29,4 +30,4 @@ export OPENBLAS_NUM_THREADS=1
 # visible even when a report comes from a thread after the test body passed.
 export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1"
 ctest --test-dir "$build" --output-on-failure --timeout 600 \
-  -R '(Thread|StopFlag|SharedOptimizer|OptimizerHold)'
+  -R '(Thread|StopFlag|SharedOptimizer|OptimizerHold|DataParallel)'

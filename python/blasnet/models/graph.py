@@ -492,8 +492,8 @@ class Graph(Model):
         >>> g.evaluate({"x": [[1.0]]}, {"y": [[1.0]]})
         2.0
         """
-        return self._call("evaluate", self._input_list(inputs), self._target_list(targets),
-                          sample_weight, None)
+        return float(self.core.evaluate(self._input_list(inputs), self._target_list(targets),
+                                        sample_weight))
 
     def backward(
         self,
@@ -530,8 +530,8 @@ class Graph(Model):
         >>> g.backward({"x": [[1.0]]}, {"y": [[1.0]]})  # 2·½(3 - 1)²
         4.0
         """
-        return self._call("backward", self._input_list(inputs), self._target_list(targets),
-                          sample_weight, None)
+        return float(self.core.backward(self._input_list(inputs), self._target_list(targets),
+                                        sample_weight))
 
     def train_step(
         self,
@@ -553,8 +553,8 @@ class Graph(Model):
         >>> g.backward({"x": [[1.0]]}, {"y": [[2.0]]}) < first
         True
         """
-        return self._call("train_step", self._input_list(inputs), self._target_list(targets),
-                          sample_weight, None, optimizer)
+        return float(self.core.train_step(self._input_list(inputs), self._target_list(targets),
+                                          optimizer, sample_weight))
 
     def fit(
         self,

@@ -19,14 +19,13 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _core, services
-from .._convert import as_count, as_dtype, as_samples, as_seed, as_targets
+from .._convert import as_count, as_dtype, as_sample_weight, as_samples, as_seed, as_targets
 from .._paths import checked_path
 from .._views import named_views
 from ..history import History
 from ..training import (
     Callback,
     EarlyStopping,
-    as_sample_weight,
     class_weight_samples,
     combine_weights,
     early_stopping_args,
@@ -133,57 +132,30 @@ class Model:
         """
         return list(self.core.parameter_info())
 
-    # --- conversions ---------------------------------------------------------------------
-
-    def _input_arrays(self, core: Any, arrays: Sequence[Any]) -> list[np.ndarray[Any, Any]]:
-        return [
-            as_samples(array, self._dtype, self._input_label(spec.name))
-            for spec, array in zip(core.inputs, arrays)
-        ]
-
-    def _input_label(self, name: str) -> str:
-        """How errors name the input ``name``."""
-        return f"input '{name}'"
-
-    def _target_arrays(
-        self, core: Any, targets: Sequence[Any], loss: str | None, name: str | None = None
-    ) -> list[Any]:
-        if loss is not None and loss not in _core.LOSSES:
-            raise ValueError(f"unknown loss {loss!r}; valid losses: {', '.join(_core.LOSSES)}")
-        out: list[Any] = []
-        for spec, T in zip(core.outputs, targets):
-            if spec.target is not None:
-                out.append(None)
-                continue
-            label = name or f"targets of '{spec.name}'"
-            out.append(as_targets(T, loss or spec.loss, spec.units, self._dtype, label))
-        return out
-
     # --- computing -----------------------------------------------------------------------
+    # The arrays of a call (forward, predict, evaluate, backward, train_step, fit) go to the
+    # core as they are: it reads in place what it can (python/bindings/arrays.hpp, the one
+    # definition of that layout) and has the rest converted once by blasnet._convert, whose
+    # errors name what is wrong.
 
-    def _forward(self, inputs: Sequence[Any], training: bool) -> list[np.ndarray[Any, Any]]:
-        core = self.core
-        return list(core.forward(self._input_arrays(core, inputs), bool(training)))
+    def _forward(self, inputs: list[Any], training: bool) -> list[np.ndarray[Any, Any]]:
+        return list(self.core.forward(inputs, bool(training)))
 
-    def _predict(self, inputs: Sequence[Any]) -> list[np.ndarray[Any, Any]]:
-        core = self.core
-        return list(core.predict(self._input_arrays(core, inputs)))
+    def _predict(self, inputs: list[Any]) -> list[np.ndarray[Any, Any]]:
+        return list(self.core.predict(inputs))
 
-    def _call(
-        self,
-        method: str,
-        inputs: Sequence[Any],
-        targets: Sequence[Any],
-        sample_weight: npt.ArrayLike | None,
-        loss: str | None,
-        *optimizer: _core.Optimizer,
-    ) -> float:
-        """evaluate, backward or train_step of the core on converted data."""
-        core = self.core
-        X = self._input_arrays(core, inputs)
-        T = self._target_arrays(core, targets, loss, "T" if loss is not None else None)
-        weights = as_sample_weight(sample_weight, X[0].shape[0], self._dtype)
-        return float(getattr(core, method)(X, T, *optimizer, weights, loss=loss))
+    def _converted(
+        self, core: Any, inputs: list[Any], targets: list[Any], loss: str | None
+    ) -> tuple[list[np.ndarray[Any, Any]], list[Any]]:
+        """The data as the core would convert them, for what fit does with the rows in Python
+        (class weights, a validation split)."""
+        X = [as_samples(a, self._dtype, label) for a, label in zip(inputs, core.input_labels)]
+        T = [
+            None if spec.target is not None
+            else as_targets(t, loss or spec.loss, spec.units, self._dtype, label)
+            for t, spec, label in zip(targets, core.outputs, core.target_labels)
+        ]
+        return X, T
 
     # --- training ------------------------------------------------------------------------
 
@@ -231,18 +203,19 @@ class Model:
         collective: Any,
     ) -> History:
         core = self.core
-        X = self._input_arrays(core, inputs)
-        T = self._target_arrays(core, targets, loss, "T" if loss is not None else None)
-        n = X[0].shape[0]
+        X, T = list(inputs), list(targets)
         shuffle_seed = self._seed if seed is None else as_seed(seed)
         class_weight = options.get("class_weight")
-        weights = combine_weights(
-            as_sample_weight(options.get("sample_weight"), n, self._dtype),
-            None if class_weight is None else self._class_weights(core, T, loss, class_weight),
-            dtype=self._dtype,
-        )
-        validation_data = options.get("validation_data")
         validation_fraction = options.get("validation_fraction")
+        weights: Any = options.get("sample_weight")
+        if class_weight is not None or validation_fraction is not None:
+            X, T = self._converted(core, X, T, loss)
+            weights = combine_weights(
+                as_sample_weight(weights, X[0].shape[0], self._dtype),
+                None if class_weight is None else self._class_weights(core, T, loss, class_weight),
+                dtype=self._dtype,
+            )
+        validation_data = options.get("validation_data")
         X_val: list[Any] | None = None
         T_val: list[Any] | None = None
         if validation_data is not None and validation_fraction is not None:
@@ -250,13 +223,8 @@ class Model:
         if validation_data is not None:
             if not (isinstance(validation_data, tuple) and len(validation_data) == 2):
                 raise TypeError("validation_data must be a tuple (inputs, targets)")
-            raw_inputs, raw_targets = (validation(validation_data) if validation is not None
-                                       else validation_data)
-            X_val = [
-                as_samples(a, self._dtype, f"validation {self._input_label(spec.name)}")
-                for a, spec in zip(raw_inputs, core.inputs)
-            ]
-            T_val = self._target_arrays(core, raw_targets, loss, "T_val" if loss else None)
+            X_val, T_val = (validation(validation_data) if validation is not None
+                            else validation_data)
         elif validation_fraction is not None:
             X, T, weights, X_val, T_val = hold_out(X, T, weights, validation_fraction, shuffle_seed)
         epochs_ = as_count(epochs, "epochs")
@@ -481,3 +449,4 @@ def saved_bytes(
         save(path, optimizer)
         with open(path, "rb") as file:
             return file.read()
+

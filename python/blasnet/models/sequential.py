@@ -101,9 +101,6 @@ class Sequential(Model):
         """The C++ chain graph."""
         return self._core
 
-    def _input_label(self, name: str) -> str:
-        return "X"
-
     def _extra(self) -> dict[str, Any]:
         extra = super()._extra()
         if self.classes is not None:
@@ -237,7 +234,7 @@ class Sequential(Model):
         >>> net.evaluate([[1.0], [3.0]], [[1.0], [1.0]], loss="mse")
         6.5
         """
-        return self._call("evaluate", [X], [T], sample_weight, loss)
+        return float(self._core.evaluate([X], [T], sample_weight, loss))
 
     def backward(
         self, X: npt.ArrayLike, T: npt.ArrayLike, loss: str, sample_weight: npt.ArrayLike | None = None
@@ -276,7 +273,7 @@ class Sequential(Model):
         >>> float(net.gradients()["0.W"][0, 0])  # ((2-1)·1 + (6-1)·3)/2
         8.0
         """
-        return self._call("backward", [X], [T], sample_weight, loss)
+        return float(self._core.backward([X], [T], sample_weight, loss))
 
     def train_step(
         self,
@@ -298,7 +295,7 @@ class Sequential(Model):
         >>> net.backward([[1.0]], [[1.0]], loss="mse") < first
         True
         """
-        return self._call("train_step", [X], [T], sample_weight, loss, optimizer)
+        return float(self._core.train_step([X], [T], optimizer, sample_weight, loss))
 
     def fit(
         self,
