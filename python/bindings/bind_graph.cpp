@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -50,11 +51,36 @@ std::string target_label(const GraphPlan& plan, std::size_t o) {
   return given == 1 ? "T" : "targets of '" + plan.nodes[plan.outputs[o].node].name + "'";
 }
 
+// Up to four values side by side without a heap allocation (a small step's every call has one
+// input and one target), more in a vector.
+template <typename V>
+class FewValues {
+ public:
+  void push_back(const V& v) {
+    if (size_ < few_.size()) {
+      few_[size_] = v;
+    } else {
+      if (more_.empty()) more_.assign(few_.begin(), few_.end());
+      more_.push_back(v);
+    }
+    ++size_;
+  }
+  const V* data() const { return size_ <= few_.size() ? few_.data() : more_.data(); }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const V& operator[](std::size_t i) const { return data()[i]; }
+
+ private:
+  std::array<V, 4> few_{};
+  std::vector<V> more_;
+  std::size_t size_ = 0;
+};
+
 template <typename T>
 struct BatchViews {
   CallArrays<T> arrays;
-  std::vector<MatrixView<const T>> inputs;
-  std::vector<Targets<T>> targets;
+  FewValues<MatrixView<const T>> inputs;
+  FewValues<Targets<T>> targets;
   const T* sample_weights = nullptr;
 
   BatchViews(const GraphPlan& plan, const Arrays& X, const Arrays& targets_,

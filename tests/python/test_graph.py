@@ -1215,4 +1215,4 @@ def test_float32_graph_refuses_values_beyond_its_range() -> None:
     X, labels = contract_data()
     X[1, 1] = 1e300
     assert_rejected(g, lambda: g.backward({"x": X}, {"y": labels}),
-                    "input 'x' has values outside the range of float32")
+                    "X has values outside the range of float32")

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from .. import _core
 from .._convert import as_count
 from ..history import History
-from .model import FitOptions, Model, ModelFileError
+from .model import CoreGraph, FitOptions, Model, ModelFileError
 
 
 class Node:
@@ -156,7 +156,7 @@ class Graph(Model):
         self._inputs: dict[str, int] = {}
         self._dense: dict[str, Any] = {}
         self._outputs: dict[str, Any] = {}
-        self._core: Any = None
+        self._core: CoreGraph | None = None
         self._parameters_of = parameters_of
         self._input_names: list[str] = []
         self._output_names: list[str] = []
@@ -305,13 +305,21 @@ class Graph(Model):
             self._attach(self._new_core())
         return self
 
-    def _new_core(self) -> Any:
-        core = _core.GraphF32 if self._dtype == np.float32 else _core.GraphF64
-        if self._parameters_of is None:
-            return core(self.spec, self._seed)
-        return core(self.spec, self._parameters_of.core)
+    def _new_core(self) -> CoreGraph:
+        owner = self._parameters_of
+        if self._dtype == np.float32:
+            if owner is None:
+                return _core.GraphF32(self.spec, self._seed)
+            if not isinstance(owner.core, _core.GraphF32):
+                raise ValueError(f"parameters_of is a {owner.dtype.name} graph, this one float32")
+            return _core.GraphF32(self.spec, owner.core)
+        if owner is None:
+            return _core.GraphF64(self.spec, self._seed)
+        if not isinstance(owner.core, _core.GraphF64):
+            raise ValueError(f"parameters_of is a {owner.dtype.name} graph, this one float64")
+        return _core.GraphF64(self.spec, owner.core)
 
-    def _attach(self, core: Any) -> None:
+    def _attach(self, core: CoreGraph) -> None:
         self._input_names = [spec.name for spec in core.inputs]
         self._output_names = [spec.name for spec in core.outputs]
         self._core = core  # last: another thread takes a set _core for a finished build
@@ -492,8 +500,8 @@ class Graph(Model):
         >>> g.evaluate({"x": [[1.0]]}, {"y": [[1.0]]})
         2.0
         """
-        return float(self.core.evaluate(self._input_list(inputs), self._target_list(targets),
-                                        sample_weight))
+        return self.core.evaluate(
+            self._input_list(inputs), self._target_list(targets), sample_weight)
 
     def backward(
         self,
@@ -530,8 +538,8 @@ class Graph(Model):
         >>> g.backward({"x": [[1.0]]}, {"y": [[1.0]]})  # 2·½(3 - 1)²
         4.0
         """
-        return float(self.core.backward(self._input_list(inputs), self._target_list(targets),
-                                        sample_weight))
+        return self.core.backward(
+            self._input_list(inputs), self._target_list(targets), sample_weight)
 
     def train_step(
         self,
@@ -553,8 +561,8 @@ class Graph(Model):
         >>> g.backward({"x": [[1.0]]}, {"y": [[2.0]]}) < first
         True
         """
-        return float(self.core.train_step(self._input_list(inputs), self._target_list(targets),
-                                          optimizer, sample_weight))
+        return self.core.train_step(
+            self._input_list(inputs), self._target_list(targets), optimizer, sample_weight)
 
     def fit(
         self,
@@ -706,10 +714,14 @@ class Graph(Model):
         return name
 
     @property
-    def core(self) -> Any:
+    def core(self) -> CoreGraph:
         """The C++ graph, built on first use (see :meth:`build`)."""
-        self.build()
-        return self._core
+        core = self._core
+        if core is None:
+            self.build()
+            core = self._core
+            assert core is not None
+        return core
 
     def _input_list(self, inputs: Any) -> list[Any]:
         self.core

@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, TypedDict
+from typing import Any, ClassVar, TypedDict, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,9 @@ from ..training import (
 )
 
 ModelFileError = _core.ModelFileError
+
+#: The core graph a model runs on, of its dtype.
+CoreGraph = Union[_core.GraphF64, _core.GraphF32]
 
 
 class FitOptions(TypedDict, total=False):
@@ -89,7 +92,7 @@ class Model:
     # --- what subclasses provide ---------------------------------------------------------
 
     @property
-    def core(self) -> Any:
+    def core(self) -> CoreGraph:
         """The C++ graph the model runs on (``blasnet._core.GraphF64`` or ``GraphF32``), built
         on first use: its plan (``nodes``, ``outputs``, ``parameter_info()``) and buffers."""
         raise NotImplementedError
@@ -216,8 +219,8 @@ class Model:
                 dtype=self._dtype,
             )
         validation_data = options.get("validation_data")
-        X_val: list[Any] | None = None
-        T_val: list[Any] | None = None
+        X_val: Any = None
+        T_val: Any = None
         if validation_data is not None and validation_fraction is not None:
             raise ValueError("give validation_data or validation_fraction, not both")
         if validation_data is not None:
@@ -236,7 +239,7 @@ class Model:
         def core_fit(on_epoch: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
             if collective is not None:
                 collective.start(core.parameter_buffer(), optimizer)
-            return core.fit(  # type: ignore[no-any-return]
+            return core.fit(
                 X, T, optimizer, epochs_, batch_size_, bool(shuffle), shuffle_seed, weights,
                 X_val, T_val, schedule=schedule, on_epoch=on_epoch, loss=loss, shard=shard,
                 hook=collective, **stopping,

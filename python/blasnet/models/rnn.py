@@ -17,7 +17,7 @@ from .. import _core
 from .._convert import as_count, as_samples, converted
 from ..history import History
 from .graph import Graph
-from .model import FitOptions, Model, ModelFileError
+from .model import CoreGraph, FitOptions, Model, ModelFileError
 
 _HEADS = ("last", "every")
 
@@ -144,7 +144,7 @@ class RNN(Model):
         return rnn
 
     @property
-    def core(self) -> Any:
+    def core(self) -> CoreGraph:
         """The C++ graph of the one-step unrolling, whose buffers every length shares."""
         return self.unroll(1).core
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 from .. import _core
 from .._convert import as_count, checked_classes
 from ..history import History
-from .model import FitOptions, Model, ModelFileError
+from .model import CoreGraph, FitOptions, Model, ModelFileError
 
 
 class Layer(NamedTuple):
@@ -86,7 +86,7 @@ class Sequential(Model):
         core = _core.GraphF32 if self._dtype == np.float32 else _core.GraphF64
         self._attach(core(spec, self._seed))
 
-    def _attach(self, core: Any) -> None:
+    def _attach(self, core: CoreGraph) -> None:
         self._core = core
         # Read once: asking the core costs more than a small training step's Python side.
         self._input_dim = int(core.inputs[0].dim)
@@ -97,7 +97,7 @@ class Sequential(Model):
         self.classes: list[str | int | float] | None = None
 
     @property
-    def core(self) -> Any:
+    def core(self) -> CoreGraph:
         """The C++ chain graph."""
         return self._core
 
@@ -234,7 +234,7 @@ class Sequential(Model):
         >>> net.evaluate([[1.0], [3.0]], [[1.0], [1.0]], loss="mse")
         6.5
         """
-        return float(self._core.evaluate([X], [T], sample_weight, loss))
+        return self._core.evaluate([X], [T], sample_weight, loss)
 
     def backward(
         self, X: npt.ArrayLike, T: npt.ArrayLike, loss: str, sample_weight: npt.ArrayLike | None = None
@@ -273,7 +273,7 @@ class Sequential(Model):
         >>> float(net.gradients()["0.W"][0, 0])  # ((2-1)·1 + (6-1)·3)/2
         8.0
         """
-        return float(self._core.backward([X], [T], sample_weight, loss))
+        return self._core.backward([X], [T], sample_weight, loss)
 
     def train_step(
         self,
@@ -295,7 +295,7 @@ class Sequential(Model):
         >>> net.backward([[1.0]], [[1.0]], loss="mse") < first
         True
         """
-        return float(self._core.train_step([X], [T], optimizer, sample_weight, loss))
+        return self._core.train_step([X], [T], optimizer, sample_weight, loss)
 
     def fit(
         self,
