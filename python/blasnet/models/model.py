@@ -183,72 +183,59 @@ class Model:
         comm = options.get("comm")
 
         def train(collective: Any) -> History:
-            return self._train(inputs, targets, optimizer, epochs, batch_size, shuffle, seed,
-                               options, loss, validation, collective)
+            """The run, on one process or as one rank of the job over comm."""
+            core = self.core
+            X, T = list(inputs), list(targets)
+            shuffle_seed = self._seed if seed is None else as_seed(seed)
+            class_weight = options.get("class_weight")
+            validation_fraction = options.get("validation_fraction")
+            weights: Any = options.get("sample_weight")
+            if class_weight is not None or validation_fraction is not None:
+                X, T = self._converted(core, X, T, loss)
+                weights = combine_weights(
+                    as_sample_weight(weights, X[0].shape[0], self._dtype),
+                    None if class_weight is None
+                    else self._class_weights(core, T, loss, class_weight),
+                    dtype=self._dtype,
+                )
+            validation_data = options.get("validation_data")
+            X_val: Any = None
+            T_val: Any = None
+            if validation_data is not None and validation_fraction is not None:
+                raise ValueError("give validation_data or validation_fraction, not both")
+            if validation_data is not None:
+                if not (isinstance(validation_data, tuple) and len(validation_data) == 2):
+                    raise TypeError("validation_data must be a tuple (inputs, targets)")
+                X_val, T_val = (validation(validation_data) if validation is not None
+                                else validation_data)
+            elif validation_fraction is not None:
+                X, T, weights, X_val, T_val = hold_out(X, T, weights, validation_fraction,
+                                                       shuffle_seed)
+            epochs_ = as_count(epochs, "epochs")
+            batch_size_ = as_count(batch_size, "batch_size")
+            stopping = early_stopping_args(options.get("early_stopping"))
+            schedule = options.get("schedule")
+            shard = None if collective is None else (collective.rank, collective.size)
+
+            def core_fit(on_epoch: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+                if collective is not None:
+                    collective.start(core.parameter_buffer(), optimizer)
+                return core.fit(
+                    X, T, optimizer, epochs_, batch_size_, bool(shuffle), shuffle_seed, weights,
+                    X_val, T_val, schedule=schedule, on_epoch=on_epoch, loss=loss, shard=shard,
+                    hook=collective, **stopping,
+                )
+
+            verbose = bool(options.get("verbose", False))
+            if collective is not None:
+                verbose = verbose and collective.rank == 0
+            return run(core_fit, self._keep_history, epochs_, options.get("callbacks", ()),
+                       verbose)
 
         if comm is None:
             return train(None)
         result: History = services.data_parallel(comm, train)
         return result
-
-    def _train(
-        self,
-        inputs: Sequence[Any],
-        targets: Sequence[Any],
-        optimizer: _core.Optimizer,
-        epochs: int,
-        batch_size: int,
-        shuffle: bool,
-        seed: int | None,
-        options: FitOptions,
-        loss: str | None,
-        validation: Callable[[Any], tuple[Sequence[Any], Sequence[Any]]] | None,
-        collective: Any,
-    ) -> History:
-        core = self.core
-        X, T = list(inputs), list(targets)
-        shuffle_seed = self._seed if seed is None else as_seed(seed)
-        class_weight = options.get("class_weight")
-        validation_fraction = options.get("validation_fraction")
-        weights: Any = options.get("sample_weight")
-        if class_weight is not None or validation_fraction is not None:
-            X, T = self._converted(core, X, T, loss)
-            weights = combine_weights(
-                as_sample_weight(weights, X[0].shape[0], self._dtype),
-                None if class_weight is None else self._class_weights(core, T, loss, class_weight),
-                dtype=self._dtype,
-            )
-        validation_data = options.get("validation_data")
-        X_val: Any = None
-        T_val: Any = None
-        if validation_data is not None and validation_fraction is not None:
-            raise ValueError("give validation_data or validation_fraction, not both")
-        if validation_data is not None:
-            if not (isinstance(validation_data, tuple) and len(validation_data) == 2):
-                raise TypeError("validation_data must be a tuple (inputs, targets)")
-            X_val, T_val = (validation(validation_data) if validation is not None
-                            else validation_data)
-        elif validation_fraction is not None:
-            X, T, weights, X_val, T_val = hold_out(X, T, weights, validation_fraction, shuffle_seed)
-        epochs_ = as_count(epochs, "epochs")
-        batch_size_ = as_count(batch_size, "batch_size")
-        stopping = early_stopping_args(options.get("early_stopping"))
-        schedule = options.get("schedule")
-        shard = None if collective is None else (collective.rank, collective.size)
-
-        def core_fit(on_epoch: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-            if collective is not None:
-                collective.start(core.parameter_buffer(), optimizer)
-            return core.fit(
-                X, T, optimizer, epochs_, batch_size_, bool(shuffle), shuffle_seed, weights,
-                X_val, T_val, schedule=schedule, on_epoch=on_epoch, loss=loss, shard=shard,
-                hook=collective, **stopping,
-            )
-
-        verbose = bool(options.get("verbose", False))
-        if collective is not None:
-            verbose = verbose and collective.rank == 0
-        return run(core_fit, self._keep_history, epochs_, options.get("callbacks", ()), verbose)
 
     def _partial_fit(
         self,
