@@ -243,7 +243,7 @@ TEST(DataParallelFit, ANonFiniteLossOnOneRankStopsEveryRankUnchanged) {
   FitOptions options(1, 12, false, 0);
   SharedSum sum(2);
   std::vector<std::string> messages(2);
-  std::vector<bool> unchanged(2);
+  std::vector<int> unchanged(2);  // not vector<bool>: its bits share a word between threads
   std::vector<std::thread> threads;
   for (std::size_t r = 0; r < 2; ++r) {
     threads.emplace_back([&, r] {

@@ -18,7 +18,7 @@ cmake -S "$root" -B "$build" -G Ninja \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
   -DBLASNET_BUILD_TESTS=ON >/dev/null
-cmake --build "$build" --target test_predict test_training test_optimizers
+cmake --build "$build" --target test_predict test_training test_data_parallel test_optimizers
 
 # OpenBLAS is not instrumented: what its own worker threads write into our buffers, handed
 # back through its own spin-waits, is invisible to ThreadSanitizer or misread by it. With one
