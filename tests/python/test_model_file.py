@@ -706,3 +706,40 @@ def test_sequential_file_whose_graph_is_no_chain_is_refused(tmp_path: Path) -> N
     rewrite_description(source, path, weigh)
     with pytest.raises(bn.ModelFileError, match="bad.safetensors.*a network only as a chain"):
         bn.load(path)
+
+
+@pytest.mark.parametrize("kind", ["sequential", "graph", "rnn", "perceptron"])
+def test_every_model_pickles_and_deep_copies_through_its_model_file(kind: str) -> None:
+    """pickle, copy.deepcopy and joblib go through the model file (Model.__reduce__): the copy
+    predicts the same, bit for bit, and owns buffers of its own."""
+    import copy
+    import pickle
+
+    X = np.linspace(-1, 1, 12).reshape(6, 2)
+    model: Any
+    if kind == "sequential":
+        model = bn.Sequential([bn.Dense(3, activation="tanh"), bn.Dense(2, activation="softmax")],
+                              input_dim=2, seed=5)
+        model.classes = ["a", "b"]
+        predict = model.predict
+    elif kind == "graph":
+        model = bn.Graph(seed=5)
+        h = model.dense(model.input("x", 2), 3, activation="tanh", name="h")
+        model.output(model.dense(h, 2, name="r", share=h, transpose=True), "mse", target="x")
+        predict = lambda data: model.predict(data)["r"]  # noqa: E731
+    elif kind == "rnn":
+        model = bn.RNN(n_features=2, hidden=3, n_outputs=1, seed=5)
+        X = X.reshape(2, 3, 2)
+        predict = model.predict
+    else:
+        model = bn.Perceptron(n_features=2, lr=0.5, seed=5)
+        model.W[:] = [[1.0, -1.0]]
+        predict = model.predict
+    for again in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert type(again) is type(model)
+        again_predict = again.predict if kind != "graph" else (lambda d: again.predict(d)["r"])
+        np.testing.assert_array_equal(again_predict(X), predict(X))
+        key = next(iter(model.parameters()))
+        assert not np.shares_memory(again.parameters()[key], model.parameters()[key])
+    if kind == "sequential":
+        assert pickle.loads(pickle.dumps(model)).classes == ["a", "b"]
