@@ -121,17 +121,8 @@ double step_on_batch(Graph<T>& graph, const Batch<T>& batch, Optimizer& optimize
   return J;
 }
 
-// How much a batch counts in an epoch's mean: its samples, or their weights.
-template <typename T>
-double batch_weight(const Batch<T>& batch) {
-  const std::size_t n = Graph<T>::samples(batch);
-  if (batch.sample_weights == nullptr) return double(n);
-  double total = 0;
-  for (std::size_t j = 0; j < n; ++j) total += batch.sample_weights[j];
-  return total;
-}
-
-// The weight of the samples ids[0..count) (in data order where ids is null, from first).
+// The weight of the samples ids[0..count) (in data order where ids is null, from first): their
+// count, or the sum of their sample weights.
 template <typename T>
 double weight_of(const T* sample_weights, const std::size_t* ids, std::size_t first,
                  std::size_t count) {
@@ -139,6 +130,12 @@ double weight_of(const T* sample_weights, const std::size_t* ids, std::size_t fi
   double total = 0;
   for (std::size_t j = 0; j < count; ++j) total += sample_weights[ids ? ids[j] : first + j];
   return total;
+}
+
+// How much a batch counts in an epoch's mean: its samples, or their weights.
+template <typename T>
+double batch_weight(const Batch<T>& batch) {
+  return weight_of(batch.sample_weights, nullptr, 0, Graph<T>::samples(batch));
 }
 
 // One data-parallel update: this shard's gradient of its rows (none for an empty shard),
@@ -232,6 +229,13 @@ std::string diverged_at(std::size_t epoch, std::size_t step, std::size_t first,
 
 }  // namespace
 
+void RowShard::check() const {
+  if (size == 0 || rank >= size) {
+    throw std::invalid_argument("fit: shard rank " + std::to_string(rank) + " of " +
+                                std::to_string(size) + " processes is none of them");
+  }
+}
+
 std::vector<double> FitResult::losses() const {
   std::vector<double> out;
   for (const EpochRecord& r : epochs) out.push_back(r.loss);
@@ -263,10 +267,7 @@ FitResult fit(Graph<T>& graph, const Batch<T>& data, Optimizer& optimizer,
   }
 
   const RowShard& shard = options.shard;
-  if (shard.size == 0 || shard.rank >= shard.size) {
-    throw std::invalid_argument("fit: shard rank " + std::to_string(shard.rank) + " of " +
-                                std::to_string(shard.size) + " processes is none of them");
-  }
+  shard.check();
   if (shard.size > 1 && options.hook == nullptr) {
     throw std::invalid_argument("fit: a shard of " + std::to_string(shard.size) +
                                 " processes needs a hook that sums their gradients");

@@ -286,6 +286,23 @@ void bind_graph_type(py::module_& m, const char* name) {
 }  // namespace
 
 void bind_graph(py::module_& m) {
+  m.def(
+      "shard_part",
+      [](std::size_t count, std::size_t rank, std::size_t size) {
+        const RowShard shard{rank, size};
+        shard.check();
+        return shard.part(count);
+      },
+      py::arg("count"), py::arg("rank"), py::arg("size"),
+      R"doc((first, count) of the part of a batch of count samples that rank computes in a
+data-parallel fit of size processes (RowShard::part, training.hpp).
+
+Examples
+--------
+>>> from blasnet import _core
+>>> [_core.shard_part(10, rank, 3) for rank in range(3)]
+[(0, 4), (4, 3), (7, 3)]
+)doc");
   py::register_exception<NonFiniteError>(m, "NonFiniteError", PyExc_FloatingPointError)
       .attr("__doc__") = R"doc(A NaN or infinite loss or gradient, or an update that would make a parameter or the optimizer's state NaN or infinite; the step changed neither.
 

@@ -8,7 +8,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ACTIVATIONS', 'Adam', 'AdamW', 'Constant', 'Cosine', 'Dense', 'GraphF32', 'GraphF64', 'GraphSpec', 'InputSpec', 'InverseScaling', 'LOSSES', 'ModelFileError', 'NodeSpec', 'NonFiniteError', 'Optimizer', 'OutputSpec', 'ParameterInfo', 'PerceptronF32', 'PerceptronF64', 'PlannedNode', 'PlannedOutput', 'ReduceOnPlateau', 'SGD', 'Schedule', 'StepDecay', 'blas_config', 'get_num_threads', 'load_model', 'load_model_bytes', 'network_spec', 'save_graph', 'set_num_threads', 'time_gemm', 'write_atomically']
+__all__: list[str] = ['ACTIVATIONS', 'Adam', 'AdamW', 'Constant', 'Cosine', 'Dense', 'GraphF32', 'GraphF64', 'GraphSpec', 'InputSpec', 'InverseScaling', 'LOSSES', 'ModelFileError', 'NodeSpec', 'NonFiniteError', 'Optimizer', 'OutputSpec', 'ParameterInfo', 'PerceptronF32', 'PerceptronF64', 'PlannedNode', 'PlannedOutput', 'ReduceOnPlateau', 'SGD', 'Schedule', 'StepDecay', 'blas_config', 'get_num_threads', 'load_model', 'load_model_bytes', 'network_spec', 'save_graph', 'set_num_threads', 'shard_part', 'time_gemm', 'write_atomically']
 class Dense:
     """
     A fully connected layer, as declared to a network: ``Z = W·X + b·1ᵀ``, ``Y = f(Z)``. The
@@ -995,6 +995,17 @@ def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     >>> bn.get_num_threads()
     1
     >>> bn.set_num_threads(before)
+    """
+def shard_part(count: typing.SupportsInt | typing.SupportsIndex, rank: typing.SupportsInt | typing.SupportsIndex, size: typing.SupportsInt | typing.SupportsIndex) -> tuple[int, int]:
+    """
+    (first, count) of the part of a batch of count samples that rank computes in a
+    data-parallel fit of size processes (RowShard::part, training.hpp).
+    
+    Examples
+    --------
+    >>> from blasnet import _core
+    >>> [_core.shard_part(10, rank, 3) for rank in range(3)]
+    [(0, 4), (4, 3), (7, 3)]
     """
 def time_gemm(trans_a: bool, trans_b: bool, m: typing.SupportsInt | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, dtype: str, repeats: typing.SupportsInt | typing.SupportsIndex) -> list[float]:
     """

@@ -107,9 +107,8 @@ def part(count: int, rank: int, size: int) -> slice:
     >>> part(1, 1, 2)
     slice(1, 1, None)
     """
-    base, extra = divmod(count, size)
-    first = rank * base + min(rank, extra)
-    return slice(first, first + base + (1 if rank < extra else 0))
+    first, samples = _core.shard_part(count, rank, size)  # the parts the core's fit computes
+    return slice(first, first + samples)
 
 
 def fit(

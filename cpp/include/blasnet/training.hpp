@@ -38,6 +38,9 @@ struct RowShard {
   std::size_t rank = 0;
   std::size_t size = 1;
 
+  // Throws std::invalid_argument unless rank is one of size processes.
+  void check() const;
+
   // The first sample and the count of this shard's part of a batch of count samples.
   std::pair<std::size_t, std::size_t> part(std::size_t count) const {
     const std::size_t base = count / size, extra = count % size;
