@@ -160,6 +160,7 @@ class Graph(Model):
         self._parameters_of = parameters_of
         self._input_names: list[str] = []
         self._output_names: list[str] = []
+        self._target_inputs: list[str | None] = []
 
     # --- declaring ---------------------------------------------------------------------------
 
@@ -322,6 +323,8 @@ class Graph(Model):
     def _attach(self, core: CoreGraph) -> None:
         self._input_names = [spec.name for spec in core.inputs]
         self._output_names = [spec.name for spec in core.outputs]
+        # The input each output takes its targets from, or None: read once, not per call.
+        self._target_inputs = [spec.target for spec in core.outputs]
         self._core = core  # last: another thread takes a set _core for a finished build
 
     @property
@@ -724,7 +727,7 @@ class Graph(Model):
         return core
 
     def _input_list(self, inputs: Any) -> list[Any]:
-        self.core
+        self.build()
         if not isinstance(inputs, Mapping):
             if len(self._input_names) != 1:
                 raise ValueError(
@@ -746,13 +749,13 @@ class Graph(Model):
                 f"targets must be a dict of arrays keyed by output name, got {type(targets).__name__}"
             )
         given = {_name_of(key, "a target key"): value for key, value in (targets or {}).items()}
-        core = self.core
+        self.build()
         names = self._output_names
         unknown = sorted(set(given) - set(names))
         if unknown:
             raise ValueError(f"targets for {unknown[0]!r}, which is not an output; outputs: {names}")
         out: list[Any] = []
-        for name, from_input in ((spec.name, spec.target) for spec in core.outputs):
+        for name, from_input in zip(names, self._target_inputs):
             if from_input is not None:
                 if name in given:
                     raise ValueError(
